@@ -1,0 +1,280 @@
+//! Cache-aside loading: `get_with` and friends, single-flight, refresh-ahead.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+
+use super::{Cache, Near};
+use crate::flight::{self, Join, Outcome};
+use crate::key::CacheKey;
+use crate::stats::Counter;
+
+/// What a loader returned, and what its caller wants back.
+trait Loaded<V>: Sized {
+    /// What the caller receives.
+    type Out;
+    /// The value to cache (`None`: "not found") and the caller's answer.
+    fn split(self) -> (Option<Arc<V>>, Self::Out);
+    /// The caller's answer from a cached or shared value; `None` when it does not satisfy this
+    /// caller (a remembered "not found" for a caller that needs a value), which then loads.
+    fn from_shared(value: Option<Arc<V>>) -> Option<Self::Out>;
+}
+
+/// A loader that always produces a value.
+struct Found<V>(V);
+
+impl<V> Loaded<V> for Found<V> {
+    type Out = Arc<V>;
+
+    fn split(self) -> (Option<Arc<V>>, Arc<V>) {
+        let value = Arc::new(self.0);
+        (Some(value.clone()), value)
+    }
+
+    fn from_shared(value: Option<Arc<V>>) -> Option<Arc<V>> {
+        value
+    }
+}
+
+/// A loader that may find nothing.
+struct Maybe<V>(Option<V>);
+
+impl<V> Loaded<V> for Maybe<V> {
+    type Out = Option<Arc<V>>;
+
+    fn split(self) -> (Option<Arc<V>>, Option<Arc<V>>) {
+        let value = self.0.map(Arc::new);
+        (value.clone(), value)
+    }
+
+    fn from_shared(value: Option<Arc<V>>) -> Option<Option<Arc<V>>> {
+        Some(value)
+    }
+}
+
+impl Cache {
+    /// The cached value under `key`, or the value of `init`, which is then cached.
+    ///
+    /// Concurrent calls that miss on the same key run one `init` between them (single-flight);
+    /// the others wait and receive the same `Arc`. If the caller running `init` is cancelled,
+    /// a waiting caller runs its own `init` instead.
+    pub async fn get_with<K, F>(&self, key: &K, init: F) -> Arc<K::Value>
+    where
+        K: CacheKey,
+        F: Future<Output = K::Value>,
+    {
+        match self
+            .load(key, async { Ok::<_, Infallible>(Found(init.await)) })
+            .await
+        {
+            Ok(value) => value,
+            Err(never) => match *never {},
+        }
+    }
+
+    /// Like [`get_with`](Self::get_with) for a loader that can fail.
+    ///
+    /// An error is not cached. Every caller waiting on the failed load receives the same
+    /// error as `Arc<E>`; the next call runs the loader again.
+    ///
+    /// # Errors
+    ///
+    /// The loader's error, shared.
+    pub async fn try_get_with<K, F, E>(&self, key: &K, init: F) -> Result<Arc<K::Value>, Arc<E>>
+    where
+        K: CacheKey,
+        F: Future<Output = Result<K::Value, E>>,
+        E: Send + Sync + 'static,
+    {
+        self.load(key, async { init.await.map(Found) }).await
+    }
+
+    /// Like [`get_with`](Self::get_with) for a loader that may find nothing.
+    ///
+    /// When the key type's [`Policy`](crate::Policy) sets a
+    /// [`negative_ttl`](crate::Policy::negative_ttl), a `None` is remembered that long and
+    /// answered without running the loader; otherwise `None` is not cached.
+    pub async fn optionally_get_with<K, F>(&self, key: &K, init: F) -> Option<Arc<K::Value>>
+    where
+        K: CacheKey,
+        F: Future<Output = Option<K::Value>>,
+    {
+        match self
+            .load(key, async { Ok::<_, Infallible>(Maybe(init.await)) })
+            .await
+        {
+            Ok(value) => value,
+            Err(never) => match *never {},
+        }
+    }
+
+    /// Like [`get_with`](Self::get_with), with refresh-ahead.
+    ///
+    /// When the key type's [`Policy`](crate::Policy) sets
+    /// [`refresh_after`](crate::Policy::refresh_after), a hit on an entry older than that is
+    /// answered with the cached value at once, and `init` runs once in the background to
+    /// replace it: however many hits arrive meanwhile, one reload runs. Hence `init` must be
+    /// `Send + 'static`. Needs a Tokio runtime; without one no refresh starts.
+    pub async fn get_with_refresh<K, F>(&self, key: &K, init: F) -> Arc<K::Value>
+    where
+        K: CacheKey,
+        F: Future<Output = K::Value> + Send + 'static,
+    {
+        match self
+            .try_get_with_refresh(key, async { Ok::<_, Infallible>(init.await) })
+            .await
+        {
+            Ok(value) => value,
+            Err(never) => match *never {},
+        }
+    }
+
+    /// [`try_get_with`](Self::try_get_with) with refresh-ahead, as in
+    /// [`get_with_refresh`](Self::get_with_refresh). A failed background reload keeps the
+    /// current value until it expires and counts a load error.
+    ///
+    /// # Errors
+    ///
+    /// The loader's error, shared, when the value had to be loaded in the foreground.
+    pub async fn try_get_with_refresh<K, F, E>(
+        &self,
+        key: &K,
+        init: F,
+    ) -> Result<Arc<K::Value>, Arc<E>>
+    where
+        K: CacheKey,
+        F: Future<Output = Result<K::Value, E>> + Send + 'static,
+        E: Send + Sync + 'static,
+    {
+        if let Near::Hit(entry, namespace) = self.near(key)
+            && let Some(value) = entry.value
+        {
+            self.inner.stats.incr(namespace, Counter::Hit);
+            if entry.refresh_at <= self.inner.clock.now_nanos() {
+                self.spawn_refresh(key, init);
+            }
+            return Ok(value);
+        }
+        // Not cached (or a remembered "not found"): load in the foreground. The hit above is
+        // not repeated, since `load` looks the key up again first.
+        self.load(key, async { init.await.map(Found) }).await
+    }
+
+    /// Starts one background reload of `key`, unless a load of it is already in flight.
+    fn spawn_refresh<K, F, E>(&self, key: &K, init: F)
+    where
+        K: CacheKey,
+        F: Future<Output = Result<K::Value, E>> + Send + 'static,
+        E: Send + Sync + 'static,
+    {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::debug!(
+                namespace = K::NAMESPACE,
+                "refresh-ahead needs a Tokio runtime; not refreshing"
+            );
+            return;
+        };
+        let rendered = key.render();
+        let Some(leader) = self.inner.flights.try_lead::<K::Value>(&rendered) else {
+            return;
+        };
+        // A reload may have finished between our read and taking the lead.
+        if let Near::Hit(entry, _) = self.near(key)
+            && entry.refresh_at > self.inner.clock.now_nanos()
+        {
+            return;
+        }
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
+        self.inner.stats.incr(ns, Counter::Refresh);
+        let cache = self.clone();
+        let key = key.clone();
+        runtime.spawn(async move {
+            cache.inner.stats.incr(ns, Counter::Load);
+            match init.await {
+                Ok(value) => {
+                    let value = Arc::new(value);
+                    cache.store(key, Some(value.clone()));
+                    leader.finish(Outcome::Value(Some(value)));
+                }
+                Err(e) => {
+                    cache.inner.stats.incr(ns, Counter::LoadError);
+                    leader.finish(Outcome::Error(Arc::new(e)));
+                }
+            }
+        });
+    }
+
+    /// The heart of cache-aside: a hit, or a single-flight load.
+    async fn load<K, L, F, E>(&self, key: &K, init: F) -> Result<L::Out, Arc<E>>
+    where
+        K: CacheKey,
+        L: Loaded<K::Value>,
+        F: Future<Output = Result<L, E>>,
+        E: Send + Sync + 'static,
+    {
+        if let Some(out) = self.cached::<K, L>(key) {
+            return Ok(out);
+        }
+        self.record_miss::<K>();
+        let rendered = key.render();
+        let leader = loop {
+            match self.inner.flights.join::<K::Value>(&rendered) {
+                Join::Lead(leader) => {
+                    // Whoever led before us may have filled the cache just before we took the
+                    // lead; dropping the lead unused sends our waiters back to the cache.
+                    if let Some(out) = self.cached::<K, L>(key) {
+                        return Ok(out);
+                    }
+                    break Some(leader);
+                }
+                Join::Alone => break None,
+                Join::Wait(slot) => match flight::wait(&slot).await {
+                    Some(Outcome::Value(value)) => {
+                        if let Some(out) = L::from_shared(value) {
+                            return Ok(out);
+                        }
+                    }
+                    Some(Outcome::Error(error)) => {
+                        if let Ok(error) = error.downcast::<E>() {
+                            return Err(error);
+                        }
+                        // Another call site's error type: load for ourselves.
+                    }
+                    // The leader was cancelled: try again, perhaps as the leader.
+                    None => {}
+                },
+            }
+        };
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
+        self.inner.stats.incr(ns, Counter::Load);
+        match init.await {
+            Ok(loaded) => {
+                let (value, out) = loaded.split();
+                self.store(key.clone(), value.clone());
+                if let Some(leader) = leader {
+                    leader.finish(Outcome::Value(value));
+                }
+                Ok(out)
+            }
+            Err(error) => {
+                self.inner.stats.incr(ns, Counter::LoadError);
+                let error = Arc::new(error);
+                if let Some(leader) = leader {
+                    leader.finish(Outcome::Error(error.clone()));
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// A cached answer for an `L` caller, counting the hit.
+    #[inline]
+    fn cached<K: CacheKey, L: Loaded<K::Value>>(&self, key: &K) -> Option<L::Out> {
+        let Near::Hit(entry, namespace) = self.near(key) else {
+            return None;
+        };
+        let out = L::from_shared(entry.value)?;
+        self.inner.stats.incr(namespace, Counter::Hit);
+        Some(out)
+    }
+}

@@ -1,0 +1,110 @@
+//! Escaping of user-supplied key segments.
+//!
+//! Rendered keys use `:` between segments, and Redis `SCAN MATCH` treats `* ? [ ] \` as glob
+//! syntax, while Redis Cluster hashes only what stands between `{` and `}`. A segment is written
+//! with each of those characters, the escape character `%` itself and every ASCII control
+//! character replaced by `%XX` (upper-case hex), so that no input can add a separator, a glob or a
+//! hash tag to a key. The encoding is injective: two different segments never escape to the same
+//! text, and ordinary text (letters, digits, `-`, `_`, `.`, `@`, non-ASCII letters) is unchanged,
+//! so keys stay readable and match what other services write.
+
+use std::fmt::{self, Write};
+
+/// Whether `c` must be written as `%XX` inside a segment.
+pub(crate) const fn needs_escape(c: char) -> bool {
+    matches!(c, '%' | ':' | '*' | '?' | '[' | ']' | '\\' | '{' | '}') || c.is_ascii_control()
+}
+
+/// A `fmt::Write` adaptor that escapes everything written through it into `out`.
+pub(crate) struct EscapingWriter<'a> {
+    pub(crate) out: &'a mut String,
+}
+
+impl Write for EscapingWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        push_escaped(self.out, s);
+        Ok(())
+    }
+}
+
+/// Appends `segment` to `out`, escaped.
+pub(crate) fn push_escaped(out: &mut String, segment: &str) {
+    let mut rest = segment;
+    while let Some(pos) = rest.find(needs_escape) {
+        out.push_str(&rest[..pos]);
+        let c = rest[pos..].chars().next().unwrap_or_default();
+        // Every character that needs escaping is ASCII, so it is one byte wide.
+        let byte = c as u8;
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        out.push('%');
+        out.push(HEX[usize::from(byte >> 4)] as char);
+        out.push(HEX[usize::from(byte & 0xF)] as char);
+        rest = &rest[pos + 1..];
+    }
+    out.push_str(rest);
+}
+
+/// Returns `segment` escaped; a convenience over [`push_escaped`].
+#[cfg(test)]
+pub(crate) fn escaped(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    push_escaped(&mut out, segment);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Reverses the escaping; only for the injectivity property.
+    fn unescape(text: &str) -> Option<String> {
+        let mut out = String::new();
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            if c == '%' {
+                let hi = chars.next()?.to_digit(16)?;
+                let lo = chars.next()?.to_digit(16)?;
+                out.push(char::from_u32(hi * 16 + lo)?);
+            } else {
+                out.push(c);
+            }
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn ordinary_text_is_unchanged() {
+        for s in [
+            "polkadot",
+            "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
+            "a.b-c_d@e",
+            "héllo",
+        ] {
+            assert_eq!(escaped(s), s);
+        }
+    }
+
+    #[test]
+    fn separators_globs_and_hash_tags_are_escaped() {
+        assert_eq!(escaped("a:b"), "a%3Ab");
+        assert_eq!(escaped("*?[]"), "%2A%3F%5B%5D");
+        assert_eq!(escaped("{tag}"), "%7Btag%7D");
+        assert_eq!(escaped("100%"), "100%25");
+        assert_eq!(escaped("back\\slash"), "back%5Cslash");
+        assert_eq!(escaped("new\nline"), "new%0Aline");
+    }
+
+    proptest! {
+        #[test]
+        fn escaping_round_trips(s in any::<String>()) {
+            prop_assert_eq!(unescape(&escaped(&s)), Some(s));
+        }
+
+        #[test]
+        fn escaped_text_has_no_special_character(s in any::<String>()) {
+            let e = escaped(&s);
+            prop_assert!(!e.chars().any(|c| c != '%' && needs_escape(c)), "{e:?}");
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Typed caching for Rust services: declare **what** is cached (typed keys with TTLs),
+//! **where** (process memory now; Redis as a shared far tier) and **how** (cache-aside with
+//! single-flight, refresh-ahead, negative caching, invalidation by key or prefix).
+//!
+//! # Contents
+//!
+//! - [`CacheKey`]: a key type names its value, codec, namespace, version and [`Policy`].
+//! - [`codec`]: [`Postcard`](codec::Postcard) (default), [`Json`](codec::Json),
+//!   [`Text`](codec::Text), [`Raw`](codec::Raw), `Bincode` (feature `bincode`).
+//! - [`Cache`]: `get`, `insert`, `invalidate`, `get_with` and friends, built by [`CacheBuilder`].
+//! - [`CacheStats`]: hits, misses, loads and evictions per namespace.
+//! - [`Clock`]: real or mocked time.
+//!
+//! # Example
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! use std::time::Duration;
+//! use cache_core::{Cache, CacheKey, KeyWriter, Policy, codec::Json};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+//! struct Session { user_id: u64, role: String }
+//!
+//! /// `session:v1:<token>`, 24 hours.
+//! #[derive(Clone, PartialEq, Eq, Hash)]
+//! struct SessionKey(String);
+//!
+//! impl CacheKey for SessionKey {
+//!     type Value = Session;
+//!     type Codec = Json;
+//!     const NAMESPACE: &'static str = "session";
+//!     const POLICY: Policy = Policy::ttl(Duration::from_secs(24 * 3600));
+//!     fn write_key(&self, key: &mut KeyWriter<'_>) {
+//!         key.segment_str(&self.0);
+//!     }
+//! }
+//!
+//! let cache = Cache::new(10_000);
+//! let token = SessionKey("eyJhbGciOi".into());
+//! cache.insert(token.clone(), Session { user_id: 7, role: "admin".into() }).await;
+//! assert_eq!(cache.get(&token).await.unwrap().user_id, 7);
+//! cache.invalidate(&token).await; // logout
+//! assert!(cache.get(&token).await.is_none());
+//! # });
+//! ```
+
+mod cache;
+mod clock;
+pub mod codec;
+mod error;
+mod flight;
+mod key;
+mod near;
+mod stats;
+
+pub use cache::{Cache, CacheBuilder};
+pub use clock::{Clock, MockClock};
+pub use codec::Codec;
+pub use error::{Error, ErrorKind};
+pub use key::{CacheKey, KeyLayout, KeyPrefix, KeyWriter, Policy};
+pub use stats::{CacheStats, Counts, NamespaceStats};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

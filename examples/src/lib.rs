@@ -1,0 +1,1 @@
+//! Runnable examples of the typed cache; see the `examples/` folder and `cargo run -p examples --example quickstart`.
