@@ -26,6 +26,9 @@ pub enum ErrorKind {
     UnboundedPrefix,
     /// A value could not be encoded or decoded; see [`CodecError`](crate::codec::CodecError).
     Codec,
+    /// The far tier failed (strict operations such as counters and leases report it); the
+    /// source is a [`StoreError`](crate::store::StoreError) that says what to check.
+    Store,
 }
 
 impl Error {
@@ -50,6 +53,16 @@ impl Error {
                  add a segment with KeyPrefix::of::<K>().segment(..)"
             ),
             source: None,
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for Error {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self {
+            kind: ErrorKind::Store,
+            message: format!("far tier: {e}"),
+            source: Some(Box::new(e)),
         }
     }
 }

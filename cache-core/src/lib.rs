@@ -45,16 +45,21 @@
 //! # });
 //! ```
 
+mod breaker;
 mod cache;
 mod clock;
 pub mod codec;
 mod error;
+mod far;
 mod flight;
 mod key;
 mod near;
 mod stats;
+pub mod store;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 
-pub use cache::{Cache, CacheBuilder};
+pub use cache::{Cache, CacheBuilder, Lease};
 pub use clock::{Clock, MockClock};
 pub use codec::Codec;
 pub use error::{Error, ErrorKind};

@@ -523,11 +523,19 @@ async fn the_bound_is_shared_between_key_types() {
     for id in 0..1000 {
         cache.insert(UserKey(id), "x".to_string()).await;
     }
-    assert!(cache.entry_count() <= 220, "one type may use the whole bound: {}", cache.entry_count());
+    assert!(
+        cache.entry_count() <= 220,
+        "one type may use the whole bound: {}",
+        cache.entry_count()
+    );
     for id in 0..1000 {
         cache.insert(TrustScore(id), 0.5).await;
     }
-    assert!(cache.entry_count() <= 220, "two types share it: {}", cache.entry_count());
+    assert!(
+        cache.entry_count() <= 220,
+        "two types share it: {}",
+        cache.entry_count()
+    );
     let stats = cache.stats();
     assert!(stats.namespace("trust").unwrap().counts.evictions > 0);
     assert!(stats.namespace("user").unwrap().counts.evictions >= 800);

@@ -1,15 +1,29 @@
 //! [`CacheBuilder`]: the settings of a [`Cache`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use super::{Cache, Inner};
+use super::{Cache, Inner, lease};
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::far::{Far, FarPolicy};
 use crate::flight::Flights;
 use crate::near::{Bound, NearStore};
 use crate::stats::StatsTable;
+use crate::store::Store;
 
 /// Builds a [`Cache`]; start from [`Cache::builder`].
+///
+/// | setting | default | meaning |
+/// |---|---|---|
+/// | [`max_capacity`](Self::max_capacity) | 10 000 | entries in process, shared by the key types in use |
+/// | [`max_weight`](Self::max_weight) | none | also bound the in-process tier by bytes |
+/// | [`far`](Self::far) | none | a shared far tier, such as Redis |
+/// | [`near`](Self::near) | on | keep decoded copies in process |
+/// | [`near_ttl`](Self::near_ttl) | none | cap how long an in-process copy of a far entry lives |
+/// | [`store_timeout`](Self::store_timeout) | 1 s | bound on every far-tier call |
+/// | [`circuit_breaker`](Self::circuit_breaker) | 5 failures, 5 s | skip the far tier after repeated failures |
+/// | [`clock`](Self::clock) | system | the time source; tests mock it |
 ///
 /// # Example
 ///
@@ -28,6 +42,10 @@ use crate::stats::StatsTable;
 pub struct CacheBuilder {
     max_capacity: u64,
     max_weight: Option<u64>,
+    near: bool,
+    near_ttl: Option<Duration>,
+    far: Option<Arc<dyn Store>>,
+    far_policy: FarPolicy,
     clock: Clock,
 }
 
@@ -36,6 +54,14 @@ impl CacheBuilder {
         Self {
             max_capacity: 10_000,
             max_weight: None,
+            near: true,
+            near_ttl: None,
+            far: None,
+            far_policy: FarPolicy {
+                timeout: Duration::from_secs(1),
+                breaker_threshold: 5,
+                breaker_cool_down: Duration::from_secs(5),
+            },
             clock: Clock::system(),
         }
     }
@@ -47,9 +73,44 @@ impl CacheBuilder {
     }
 
     /// Also bounds the in-process tier by the bytes its values hold, as weighed by
-    /// [`CacheKey::weigh`](crate::CacheKey::weigh) plus the rendered key.
+    /// [`CacheKey::weigh`](crate::CacheKey::weigh) plus a fixed overhead per entry.
     pub fn max_weight(mut self, bytes: u64) -> Self {
         self.max_weight = Some(bytes);
+        self
+    }
+
+    /// A far tier shared by every instance, such as
+    /// [`RedisStore`](crate::store::redis::RedisStore).
+    pub fn far(mut self, store: impl Store) -> Self {
+        self.far = Some(Arc::new(store));
+        self
+    }
+
+    /// Whether to keep decoded values in process (default on). Off, every read goes to the far
+    /// tier, so that instances never serve each other's stale copies.
+    pub fn near(mut self, enabled: bool) -> Self {
+        self.near = enabled;
+        self
+    }
+
+    /// The longest an in-process copy of a far entry lives. Another instance's invalidation
+    /// reaches this one's copies only when they expire, so this bounds how stale they get.
+    pub fn near_ttl(mut self, ttl: Duration) -> Self {
+        self.near_ttl = Some(ttl);
+        self
+    }
+
+    /// The longest any far-tier call may take before it counts as failed (default 1 s).
+    pub fn store_timeout(mut self, timeout: Duration) -> Self {
+        self.far_policy.timeout = timeout;
+        self
+    }
+
+    /// After `failures` far-tier failures in a row, skip the far tier for `cool_down`
+    /// (default 5 failures, 5 s).
+    pub fn circuit_breaker(mut self, failures: u32, cool_down: Duration) -> Self {
+        self.far_policy.breaker_threshold = failures;
+        self.far_policy.breaker_cool_down = cool_down;
         self
     }
 
@@ -63,7 +124,8 @@ impl CacheBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error`] of kind [`Config`](crate::ErrorKind::Config) when a bound is zero.
+    /// [`Error`] of kind [`Config`](crate::ErrorKind::Config) when a bound is zero, or when both
+    /// tiers are turned off.
     pub fn build(self) -> Result<Cache, Error> {
         if self.max_capacity == 0 {
             return Err(Error::config(
@@ -73,6 +135,16 @@ impl CacheBuilder {
         if self.max_weight == Some(0) {
             return Err(Error::config(
                 "max_weight is 0: the cache could hold nothing; set at least 1 byte or leave it unset",
+            ));
+        }
+        if !self.near && self.far.is_none() {
+            return Err(Error::config(
+                "near(false) without a far tier: the cache could hold nothing; add .far(store)",
+            ));
+        }
+        if self.far_policy.timeout.is_zero() {
+            return Err(Error::config(
+                "store_timeout is 0: every far-tier call would fail; set it above zero",
             ));
         }
         Ok(self.assemble())
@@ -85,13 +157,17 @@ impl CacheBuilder {
             max_entries: self.max_capacity,
             max_bytes: self.max_weight,
         };
-        let near = NearStore::new(bound, stats.clone());
+        let near = self.near.then(|| NearStore::new(bound, stats.clone()));
+        let far = self.far.map(|store| Far::new(store, self.far_policy));
         Cache {
             inner: Arc::new(Inner {
                 near,
+                far,
+                near_ttl: self.near_ttl,
                 stats,
                 flights: Arc::new(Flights::default()),
                 clock: self.clock,
+                local: lease::Local::default(),
             }),
         }
     }

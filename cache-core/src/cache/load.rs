@@ -193,8 +193,11 @@ impl Cache {
             match init.await {
                 Ok(value) => {
                     let value = Arc::new(value);
-                    cache.store(key, Some(value.clone()));
-                    leader.finish(Outcome::Value(Some(value)));
+                    let ttl = cache.store_local(key.clone(), Some(value.clone()));
+                    leader.finish(Outcome::Value(Some(value.clone())));
+                    if let Some(ttl) = ttl {
+                        cache.store_far(&key, Some(&value), ttl).await;
+                    }
                 }
                 Err(e) => {
                     cache.inner.stats.incr(ns, Counter::LoadError);
@@ -215,8 +218,8 @@ impl Cache {
         if let Some(out) = self.cached::<K, L>(key) {
             return Ok(out);
         }
-        self.record_miss::<K>();
         let rendered = key.render();
+        let mut counted = false;
         let leader = loop {
             match self.inner.flights.join::<K::Value>(&rendered) {
                 Join::Lead(leader) => {
@@ -228,31 +231,56 @@ impl Cache {
                     break Some(leader);
                 }
                 Join::Alone => break None,
-                Join::Wait(slot) => match flight::wait(&slot).await {
-                    Some(Outcome::Value(value)) => {
-                        if let Some(out) = L::from_shared(value) {
-                            return Ok(out);
-                        }
+                Join::Wait(slot) => {
+                    if !counted {
+                        self.record_miss::<K>();
+                        counted = true;
                     }
-                    Some(Outcome::Error(error)) => {
-                        if let Ok(error) = error.downcast::<E>() {
-                            return Err(error);
+                    match flight::wait(&slot).await {
+                        Some(Outcome::Value(value)) => {
+                            if let Some(out) = L::from_shared(value) {
+                                return Ok(out);
+                            }
                         }
-                        // Another call site's error type: load for ourselves.
+                        Some(Outcome::Error(error)) => {
+                            if let Ok(error) = error.downcast::<E>() {
+                                return Err(error);
+                            }
+                            // Another call site's error type: load for ourselves.
+                        }
+                        // The leader was cancelled: try again, perhaps as the leader.
+                        None => {}
                     }
-                    // The leader was cancelled: try again, perhaps as the leader.
-                    None => {}
-                },
+                }
             }
         };
         let ns = self.inner.stats.namespace(K::NAMESPACE);
+        // Only the leader asks the far tier, once for all its waiters.
+        if let Some(value) = self.far_lookup(key, &rendered).await
+            && let Some(out) = L::from_shared(Some(value.clone()))
+        {
+            if !counted {
+                self.inner.stats.incr(ns, Counter::Hit);
+            }
+            if let Some(leader) = leader {
+                leader.finish(Outcome::Value(Some(value)));
+            }
+            return Ok(out);
+        }
+        if !counted {
+            self.inner.stats.incr(ns, Counter::Miss);
+        }
         self.inner.stats.incr(ns, Counter::Load);
         match init.await {
             Ok(loaded) => {
                 let (value, out) = loaded.split();
-                self.store(key.clone(), value.clone());
+                // Keep it in process, release the waiters, then write the far tier.
+                let ttl = self.store_local(key.clone(), value.clone());
                 if let Some(leader) = leader {
-                    leader.finish(Outcome::Value(value));
+                    leader.finish(Outcome::Value(value.clone()));
+                }
+                if let Some(ttl) = ttl {
+                    self.store_far(key, value.as_deref(), ttl).await;
                 }
                 Ok(out)
             }

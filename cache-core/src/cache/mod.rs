@@ -45,14 +45,20 @@
 //! ```
 
 mod builder;
+mod counter;
+mod lease;
 mod load;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use builder::CacheBuilder;
+pub use lease::Lease;
 
 use crate::clock::Clock;
+use crate::codec::Codec;
 use crate::error::Error;
+use crate::far::Far;
 use crate::flight::Flights;
 use crate::key::{CacheKey, KeyPrefix};
 use crate::near::{NearStore, TypedValue};
@@ -65,10 +71,15 @@ pub struct Cache {
 }
 
 struct Inner {
-    near: NearStore,
+    near: Option<NearStore>,
+    far: Option<Far>,
+    /// The longest an in-process copy of a far entry lives.
+    near_ttl: Option<Duration>,
     stats: Arc<StatsTable>,
     flights: Arc<Flights>,
     clock: Clock,
+    /// Counters and leases of a cache with no far tier.
+    local: lease::Local,
 }
 
 /// What the in-process tier holds for a key of type `K`.
@@ -91,42 +102,186 @@ impl Cache {
     }
 
     /// The value under `key`, if a live one is cached.
+    ///
+    /// The in-process tier answers first; on a miss the far tier is asked, and what it holds is
+    /// decoded and kept in process. An entry that does not decode is a miss: it is counted in
+    /// `decode_errors` and deleted. A far tier that fails is a miss too (fail open).
     pub async fn get<K: CacheKey>(&self, key: &K) -> Option<Arc<K::Value>> {
         if let Near::Hit(entry, namespace) = self.near(key) {
             self.inner.stats.incr(namespace, Counter::Hit);
             return entry.value;
         }
-        self.record_miss::<K>();
-        None
+        self.get_far(key).await
     }
 
-    /// The values under `keys`, in the same order.
+    /// The far-tier half of [`get`](Self::get), counting the hit or the miss.
+    #[cold]
+    async fn get_far<K: CacheKey>(&self, key: &K) -> Option<Arc<K::Value>> {
+        let found = match &self.inner.far {
+            Some(_) => self.far_lookup(key, &key.render()).await,
+            None => None,
+        };
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
+        self.inner.stats.incr(
+            ns,
+            if found.is_some() {
+                Counter::Hit
+            } else {
+                Counter::Miss
+            },
+        );
+        found
+    }
+
+    /// Reads and decodes `key` from the far tier, keeping a copy in process; `None` when it is
+    /// absent, undecodable (then deleted) or the far tier failed.
+    async fn far_lookup<K: CacheKey>(&self, key: &K, rendered: &str) -> Option<Arc<K::Value>> {
+        let far = self.inner.far.as_ref()?;
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
+        let bytes = self
+            .far_call(ns, "GET", far.store.get(rendered))
+            .await
+            .ok()??;
+        match <K::Codec as Codec<K::Value>>::decode(&bytes) {
+            Ok(value) => {
+                let value = Arc::new(value);
+                self.store_near(key.clone(), Some(value.clone()), self.inner.near_ttl);
+                Some(value)
+            }
+            Err(e) => {
+                self.drop_undecodable(ns, rendered, &e).await;
+                None
+            }
+        }
+    }
+
+    /// Counts, logs and deletes an entry that did not decode.
+    async fn drop_undecodable(
+        &self,
+        ns: NamespaceId,
+        rendered: &str,
+        e: &crate::codec::CodecError,
+    ) {
+        self.inner.stats.incr(ns, Counter::DecodeError);
+        tracing::debug!(key = rendered, error = %e, "cached entry does not decode; treating it as a miss and deleting it");
+        if let Some(far) = &self.inner.far {
+            let keys = [rendered.to_owned()];
+            let _ = self.far_call(ns, "UNLINK", far.store.delete(&keys)).await;
+        }
+    }
+
+    /// The values under `keys`, in the same order; the far tier is asked once (`MGET`) for
+    /// everything the in-process tier lacks.
     pub async fn get_many<K: CacheKey>(&self, keys: &[K]) -> Vec<Option<Arc<K::Value>>> {
         let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            out.push(self.get(key).await);
+        let mut missing = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            match self.near(key) {
+                Near::Hit(entry, ns) => {
+                    self.inner.stats.incr(ns, Counter::Hit);
+                    out.push(entry.value);
+                }
+                Near::Miss => {
+                    out.push(None);
+                    missing.push(i);
+                }
+            }
         }
+        if missing.is_empty() {
+            return out;
+        }
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
+        if let Some(far) = &self.inner.far {
+            let rendered: Vec<String> = missing.iter().map(|&i| keys[i].render()).collect();
+            if let Ok(values) = self
+                .far_call(ns, "MGET", far.store.get_many(&rendered))
+                .await
+            {
+                for ((&i, text), bytes) in missing.iter().zip(&rendered).zip(values) {
+                    let Some(bytes) = bytes else { continue };
+                    match <K::Codec as Codec<K::Value>>::decode(&bytes) {
+                        Ok(value) => {
+                            let value = Arc::new(value);
+                            self.store_near(
+                                keys[i].clone(),
+                                Some(value.clone()),
+                                self.inner.near_ttl,
+                            );
+                            out[i] = Some(value);
+                        }
+                        Err(e) => self.drop_undecodable(ns, text, &e).await,
+                    }
+                }
+            }
+        }
+        let found = missing.iter().filter(|&&i| out[i].is_some()).count() as u64;
+        self.inner.stats.add(ns, Counter::Hit, found);
+        self.inner
+            .stats
+            .add(ns, Counter::Miss, missing.len() as u64 - found);
         out
     }
 
-    /// Writes `value` under `key` with the key type's TTL, replacing what was there.
+    /// Writes `value` under `key` with the key type's TTL, in every tier, replacing what was
+    /// there.
     pub async fn insert<K: CacheKey>(&self, key: K, value: K::Value) {
         self.insert_arc(key, Arc::new(value)).await;
     }
 
-    /// Writes a shared value under `key`; the cache keeps this `Arc`, it does not copy it.
+    /// Writes a shared value under `key`; the in-process tier keeps this `Arc`, it does not
+    /// copy it.
     pub async fn insert_arc<K: CacheKey>(&self, key: K, value: Arc<K::Value>) {
-        self.store(key, Some(value));
+        self.store(key, Some(value)).await;
     }
 
-    /// Removes the entry under `key`.
-    pub async fn invalidate<K: CacheKey>(&self, key: &K) {
-        if let Some(namespace) = self.inner.near.remove(key) {
-            self.inner.stats.incr(namespace, Counter::Invalidation);
+    /// Writes every `(key, value)` pair; the far tier gets them in one pipeline.
+    pub async fn insert_many<K: CacheKey>(&self, entries: Vec<(K, K::Value)>) {
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
+        let mut batch = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            let value = Arc::new(value);
+            let ttl = K::POLICY.entry_ttl(fastrand::f64());
+            if self.inner.far.is_some() {
+                match <K::Codec as Codec<K::Value>>::encode(&value) {
+                    Ok(bytes) => {
+                        batch.push(crate::store::StoreEntry::new(key.render(), bytes, ttl))
+                    }
+                    Err(e) => {
+                        tracing::warn!(namespace = K::NAMESPACE, error = %e, "value does not encode; kept in process only")
+                    }
+                }
+            }
+            self.store_near_ttl(key, Some(value), ttl);
+            self.inner.stats.incr(ns, Counter::Insert);
+        }
+        if let Some(far) = &self.inner.far {
+            let _ = self
+                .far_call(ns, "SET pipeline", far.store.set_many(&batch))
+                .await;
         }
     }
 
-    /// Removes every entry whose key is in `prefix` (and not excluded by it); returns how many.
+    /// Removes the entry under `key` from every tier.
+    pub async fn invalidate<K: CacheKey>(&self, key: &K) {
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
+        let mut removed = self
+            .inner
+            .near
+            .as_ref()
+            .and_then(|near| near.remove(key))
+            .is_some();
+        if let Some(far) = &self.inner.far {
+            let keys = [key.render()];
+            removed |= matches!(self.far_call(ns, "UNLINK", far.store.delete(&keys)).await, Ok(n) if n > 0);
+        }
+        if removed {
+            self.inner.stats.incr(ns, Counter::Invalidation);
+        }
+    }
+
+    /// Removes every entry whose key is in `prefix` (and not excluded by it), in every tier;
+    /// returns how many keys the far tier removed, or the in-process tier when there is none.
+    /// The far tier is walked with `SCAN` and batched deletes, never `KEYS`.
     ///
     /// # Errors
     ///
@@ -136,27 +291,54 @@ impl Cache {
         if prefix.as_str().is_empty() {
             return Err(Error::unbounded_prefix(prefix.namespace_name()));
         }
-        Ok(self.inner.near.remove_prefix(prefix))
+        let near = self
+            .inner
+            .near
+            .as_ref()
+            .map_or(0, |near| near.remove_prefix(prefix));
+        let Some(far) = &self.inner.far else {
+            return Ok(near);
+        };
+        let ns = self.inner.stats.namespace(prefix.namespace_name());
+        let removed = self
+            .far_call(ns, "SCAN+UNLINK", far.store.delete_prefix(prefix))
+            .await
+            .unwrap_or(0);
+        self.inner.stats.add(ns, Counter::Invalidation, removed);
+        Ok(removed)
     }
 
-    /// The rendered keys of the live entries in `prefix` (seed 003's `get_prefix`).
+    /// The rendered keys in `prefix` (seed 003's `get_prefix`): from the far tier when there is
+    /// one, else the live entries in process.
     ///
     /// # Errors
     ///
-    /// As [`invalidate_prefix`](Self::invalidate_prefix).
+    /// As [`invalidate_prefix`](Self::invalidate_prefix), and the far tier's error: a listing
+    /// that silently came back empty would be wrong.
     pub async fn keys(&self, prefix: &KeyPrefix) -> Result<Vec<String>, Error> {
         if prefix.as_str().is_empty() {
             return Err(Error::unbounded_prefix(prefix.namespace_name()));
         }
-        Ok(self
-            .inner
-            .near
-            .keys_with_prefix(prefix, self.inner.clock.now_nanos()))
+        match &self.inner.far {
+            Some(far) => {
+                let ns = self.inner.stats.namespace(prefix.namespace_name());
+                Ok(self.far_call(ns, "SCAN", far.store.keys(prefix)).await?)
+            }
+            None => Ok(self
+                .inner
+                .near
+                .as_ref()
+                .map(|near| near.keys_with_prefix(prefix, self.inner.clock.now_nanos()))
+                .unwrap_or_default()),
+        }
     }
 
-    /// Removes every entry.
+    /// Removes every entry of the in-process tier. The far tier is shared with other
+    /// instances and left alone; use [`invalidate_prefix`](Self::invalidate_prefix) for it.
     pub async fn invalidate_all(&self) {
-        self.inner.near.clear();
+        if let Some(near) = &self.inner.near {
+            near.clear();
+        }
     }
 
     /// A snapshot of the counters.
@@ -166,18 +348,19 @@ impl Cache {
 
     /// How many entries the in-process tier holds, expired ones not yet removed included.
     pub fn entry_count(&self) -> u64 {
-        self.inner.near.len() as u64
+        self.inner.near.as_ref().map_or(0, |near| near.len() as u64)
     }
 
     /// The total weight of the in-process tier: bytes when bounded by weight, else entries.
     pub fn weighted_size(&self) -> u64 {
-        self.inner.near.weight()
+        self.inner.near.as_ref().map_or(0, NearStore::weight)
     }
 
     /// Looks `key` up in the in-process tier, removing it if it has expired.
     #[inline]
     fn near<K: CacheKey>(&self, key: &K) -> Near<K> {
-        let Some((entry, namespace)) = self.inner.near.get(key) else {
+        let Some((entry, namespace)) = self.inner.near.as_ref().and_then(|near| near.get(key))
+        else {
             return Near::Miss;
         };
         if self.inner.clock.now_nanos() < entry.expires_at {
@@ -190,7 +373,12 @@ impl Cache {
     /// Removes the expired entry `entry` under `key`, unless it was replaced meanwhile.
     #[cold]
     fn expire<K: CacheKey>(&self, key: &K, entry: &TypedValue<K::Value>, namespace: NamespaceId) {
-        if self.inner.near.remove_if_same(key, entry) {
+        if self
+            .inner
+            .near
+            .as_ref()
+            .is_some_and(|near| near.remove_if_same(key, entry))
+        {
             self.inner.stats.incr(namespace, Counter::Expiration);
         }
     }
@@ -201,24 +389,101 @@ impl Cache {
         self.inner.stats.incr(ns, Counter::Miss);
     }
 
-    /// Writes `value` (or a remembered "not found" when `None`) under `key`.
-    fn store<K: CacheKey>(&self, key: K, value: Option<Arc<K::Value>>) {
-        let now = self.inner.clock.now_nanos();
-        let policy = K::POLICY;
+    /// Runs one far-tier call under the failure policy.
+    async fn far_call<T>(
+        &self,
+        ns: NamespaceId,
+        what: &'static str,
+        call: crate::store::StoreFuture<'_, T>,
+    ) -> Result<T, crate::store::StoreError> {
+        match &self.inner.far {
+            Some(far) => {
+                far.call(&self.inner.clock, &self.inner.stats, ns, what, call)
+                    .await
+            }
+            None => Err(crate::store::StoreError::new(
+                crate::store::StoreErrorKind::Config,
+                "no far tier",
+            )),
+        }
+    }
+
+    /// Writes `value` (or a remembered "not found" when `None`) under `key` in every tier.
+    async fn store<K: CacheKey>(&self, key: K, value: Option<Arc<K::Value>>) {
+        if let Some(ttl) = self.store_local(key.clone(), value.clone()) {
+            self.store_far(&key, value.as_deref(), ttl).await;
+        }
+    }
+
+    /// The in-process half of [`store`](Self::store): keeps the entry and counts the insert;
+    /// returns the TTL it used, or `None` when there was nothing to keep (a "not found" for a
+    /// key type without negative caching).
+    fn store_local<K: CacheKey>(
+        &self,
+        key: K,
+        value: Option<Arc<K::Value>>,
+    ) -> Option<Option<Duration>> {
         let ttl = match &value {
-            Some(_) => policy.entry_ttl(fastrand::f64()),
-            None => match policy.negative_time_to_live() {
-                Some(ttl) => Some(ttl),
-                // Negative caching is off for this key type.
-                None => return,
-            },
+            Some(_) => K::POLICY.entry_ttl(fastrand::f64()),
+            None => Some(K::POLICY.negative_time_to_live()?),
         };
-        let deadline = |after: Option<std::time::Duration>| {
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
+        self.inner.stats.incr(ns, Counter::Insert);
+        self.store_near_ttl(key, value, ttl);
+        Some(ttl)
+    }
+
+    /// The far half of [`store`](Self::store). A remembered "not found" stays in process.
+    async fn store_far<K: CacheKey>(
+        &self,
+        key: &K,
+        value: Option<&K::Value>,
+        ttl: Option<Duration>,
+    ) {
+        let (Some(far), Some(value)) = (&self.inner.far, value) else {
+            return;
+        };
+        match <K::Codec as Codec<K::Value>>::encode(value) {
+            Ok(bytes) => {
+                let ns = self.inner.stats.namespace(K::NAMESPACE);
+                let rendered = key.render();
+                let _ = self
+                    .far_call(ns, "SET", far.store.set(&rendered, &bytes, ttl))
+                    .await;
+            }
+            Err(e) => {
+                tracing::warn!(namespace = K::NAMESPACE, error = %e, "value does not encode; kept in process only")
+            }
+        }
+    }
+
+    /// Keeps `value` in process with the key type's TTL, capped by `cap`.
+    fn store_near<K: CacheKey>(&self, key: K, value: Option<Arc<K::Value>>, cap: Option<Duration>) {
+        let ttl = K::POLICY.entry_ttl(fastrand::f64());
+        let ttl = match (ttl, cap) {
+            (Some(t), Some(c)) => Some(t.min(c)),
+            (t, c) => t.or(c),
+        };
+        self.store_near_ttl(key, value, ttl);
+    }
+
+    /// Keeps `value` (or a remembered "not found") in process for `ttl`.
+    fn store_near_ttl<K: CacheKey>(
+        &self,
+        key: K,
+        value: Option<Arc<K::Value>>,
+        ttl: Option<Duration>,
+    ) {
+        let Some(near) = &self.inner.near else {
+            return;
+        };
+        let now = self.inner.clock.now_nanos();
+        let deadline = |after: Option<Duration>| {
             after.map_or(u64::MAX, |d| {
                 now.saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
             })
         };
-        let bound = self.inner.near.bound();
+        let bound = near.bound();
         let bytes = match &value {
             Some(v) if bound.weighs_bytes() => {
                 K::weigh(v) + std::mem::size_of::<K>() + ENTRY_OVERHEAD
@@ -228,16 +493,14 @@ impl Cache {
         let entry = TypedValue {
             expires_at: deadline(ttl),
             refresh_at: if value.is_some() {
-                deadline(policy.time_to_refresh())
+                deadline(K::POLICY.time_to_refresh())
             } else {
                 u64::MAX
             },
             value,
             weight: bound.weight_of(bytes),
         };
-        if let Some(namespace) = self.inner.near.insert(key, entry) {
-            self.inner.stats.incr(namespace, Counter::Insert);
-        }
+        near.insert(key, entry);
     }
 }
 
@@ -248,8 +511,9 @@ const ENTRY_OVERHEAD: usize = 64;
 impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cache")
-            .field("entries", &self.inner.near.len())
-            .field("weight", &self.inner.near.weight())
+            .field("entries", &self.entry_count())
+            .field("weight", &self.weighted_size())
+            .field("far", &self.inner.far.as_ref().map(|far| &far.store))
             .finish_non_exhaustive()
     }
 }

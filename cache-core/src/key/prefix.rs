@@ -136,14 +136,21 @@ impl KeyPrefix {
         in_set && !self.excluded.iter().any(|e| e == key)
     }
 
-    /// `SCAN MATCH` patterns that together cover the set: the text itself is free of glob
-    /// characters because every segment was escaped.
-    pub fn scan_patterns(&self) -> Vec<String> {
+    /// The key that the prefix itself names, when it ends on a segment boundary: a key with no
+    /// further segments (such as a unit key type's only key) is in the set too.
+    pub fn exact(&self) -> Option<&str> {
+        (self.whole && !self.text.is_empty()).then_some(self.text.as_str())
+    }
+
+    /// The `SCAN MATCH` pattern of the keys in the set beyond [`exact`](Self::exact). The
+    /// prefix text is free of glob characters (segments are escaped and fixed text is
+    /// glob-escaped here), so the only glob is the trailing `*`.
+    pub fn scan_pattern(&self) -> String {
         let escaped = glob_escape(&self.text);
         if self.whole {
-            vec![escaped.clone(), format!("{escaped}:*")]
+            format!("{escaped}:*")
         } else {
-            vec![format!("{escaped}*")]
+            format!("{escaped}*")
         }
     }
 

@@ -1,0 +1,85 @@
+//! [`Far`]: a far tier behind the cache's failure policy.
+//!
+//! Every call is bounded by the cache's store timeout and skipped while the circuit breaker is
+//! open. A failure is counted in the namespace's `store_errors`, logged once per burst, and
+//! returned to the cache, which (failing open) turns a failed read into a miss and a failed
+//! write into a no-op.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::breaker::{Breaker, BurstLog};
+use crate::clock::Clock;
+use crate::stats::{Counter, NamespaceId, StatsTable};
+use crate::store::{Store, StoreError, StoreErrorKind, StoreFuture};
+
+pub(crate) struct Far {
+    pub(crate) store: Arc<dyn Store>,
+    timeout: Duration,
+    breaker: Breaker,
+    log: BurstLog,
+}
+
+/// Settings of the failure policy.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FarPolicy {
+    pub(crate) timeout: Duration,
+    pub(crate) breaker_threshold: u32,
+    pub(crate) breaker_cool_down: Duration,
+}
+
+impl Far {
+    pub(crate) fn new(store: Arc<dyn Store>, policy: FarPolicy) -> Self {
+        Self {
+            store,
+            timeout: policy.timeout,
+            breaker: Breaker::new(policy.breaker_threshold, policy.breaker_cool_down),
+            log: BurstLog::new(Duration::from_secs(10)),
+        }
+    }
+
+    /// Runs one store call under the policy.
+    pub(crate) async fn call<T>(
+        &self,
+        clock: &Clock,
+        stats: &StatsTable,
+        namespace: NamespaceId,
+        what: &'static str,
+        call: StoreFuture<'_, T>,
+    ) -> Result<T, StoreError> {
+        let now = clock.now_nanos();
+        if !self.breaker.allows(now) {
+            return Err(StoreError::new(
+                StoreErrorKind::Unavailable,
+                "the far tier is skipped for a cool-down after repeated failures",
+            ));
+        }
+        let result = match tokio::time::timeout(self.timeout, call).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::new(
+                StoreErrorKind::Timeout,
+                format!(
+                    "{what} took longer than the store timeout of {:?}",
+                    self.timeout
+                ),
+            )),
+        };
+        match &result {
+            Ok(_) => self.breaker.record_success(),
+            Err(e) => {
+                stats.incr(namespace, Counter::StoreError);
+                let opened = self.breaker.record_failure(now);
+                if let Some(suppressed) = self.log.should_log(now) {
+                    tracing::warn!(
+                        error = %e,
+                        operation = what,
+                        suppressed,
+                        breaker_open = opened,
+                        "far tier call failed; serving from the origin and the in-process tier"
+                    );
+                }
+            }
+        }
+        result
+    }
+}

@@ -1,0 +1,101 @@
+//! Far tiers: byte-level stores shared by every instance of a service.
+//!
+//! [`Store`] is what the [`Cache`](crate::Cache) asks of a far tier: bytes under rendered keys,
+//! with a TTL, in batches, by prefix, plus counters and leases. Redis implements it
+//! (feature `redis`); a Redis Cluster store and cross-instance invalidation of in-process tiers
+//! fit the same trait. Methods take rendered keys, never typed ones: a store knows nothing of
+//! codecs or key types.
+//!
+//! The cache bounds every call by its command timeout and applies its failure policy (fail
+//! open, circuit breaker); a store only reports what happened.
+
+mod error;
+#[cfg(feature = "redis")]
+pub mod redis;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+pub use error::{StoreError, StoreErrorKind};
+
+use crate::key::KeyPrefix;
+
+/// The future a [`Store`] method returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// One write of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreEntry {
+    /// The rendered key.
+    pub key: String,
+    /// The encoded value.
+    pub value: Vec<u8>,
+    /// How long it lives; `None` for no expiry.
+    pub ttl: Option<Duration>,
+}
+
+impl StoreEntry {
+    /// An entry of `value` under `key`, living `ttl`.
+    pub fn new(key: String, value: Vec<u8>, ttl: Option<Duration>) -> Self {
+        Self { key, value, ttl }
+    }
+}
+
+/// A byte-level far tier.
+///
+/// Every method answers for the rendered keys it is given and nothing else; prefix methods
+/// take a [`KeyPrefix`], whose text has every user segment escaped.
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// The bytes under `key`.
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>>;
+
+    /// The bytes under each of `keys`, in order, in one round trip.
+    fn get_many<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, Vec<Option<Vec<u8>>>>;
+
+    /// Writes `value` under `key`, replacing what was there.
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Option<Duration>,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Writes every entry, in one round trip.
+    fn set_many<'a>(&'a self, entries: &'a [StoreEntry]) -> StoreFuture<'a, ()>;
+
+    /// Removes `keys`; returns how many existed.
+    fn delete<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, u64>;
+
+    /// Removes every key in `prefix` except its exclusions, in batches; returns how many.
+    fn delete_prefix<'a>(&'a self, prefix: &'a KeyPrefix) -> StoreFuture<'a, u64>;
+
+    /// The keys in `prefix` (exclusions left out).
+    fn keys<'a>(&'a self, prefix: &'a KeyPrefix) -> StoreFuture<'a, Vec<String>>;
+
+    /// Adds `by` to the integer under `key` and returns the new value. When the counter is
+    /// created by this call (or has no expiry), `ttl` is set in the same atomic step, so no
+    /// interleaving leaves a counter without one.
+    fn increment<'a>(
+        &'a self,
+        key: &'a str,
+        by: i64,
+        ttl: Option<Duration>,
+    ) -> StoreFuture<'a, i64>;
+
+    /// Takes the lease `key` for `token` if nobody holds it; returns whether it was taken.
+    fn try_lock<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        lease: Duration,
+    ) -> StoreFuture<'a, bool>;
+
+    /// Releases the lease `key` if `token` still holds it; returns whether it did.
+    fn unlock<'a>(&'a self, key: &'a str, token: &'a str) -> StoreFuture<'a, bool>;
+
+    /// The remaining time to live of `key`: `None` when it does not exist, `Some(None)` when it
+    /// has no expiry.
+    fn ttl<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Option<Duration>>>;
+}

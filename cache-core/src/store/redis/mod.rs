@@ -1,0 +1,486 @@
+//! [`RedisStore`]: Redis as the far tier (feature `redis`).
+//!
+//! Built from a URL — `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS when
+//! redis-rs is built with a TLS feature — plus [`RedisOptions`]. [`RedisStore::connect`] pings
+//! the server before it returns, so a bad URL, a wrong password or an unreachable host is a
+//! clear error at start-up (seed 003's `open()`), not a failure on the first request.
+//!
+//! Commands: `GET`, `MGET`, `SET … PX`, pipelined `SET`s, `UNLINK`, `SCAN MATCH` with batched
+//! `UNLINK` (never `KEYS`), Lua for counters and lease release, `SET NX PX` for leases.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cache_core::store::StoreError> {
+//! use std::time::Duration;
+//! use cache_core::store::redis::{RedisOptions, RedisStore};
+//!
+//! let store = RedisStore::connect_with(
+//!     "redis://:secret@127.0.0.1:6380/0",
+//!     RedisOptions::default().command_timeout(Duration::from_millis(250)),
+//! )
+//! .await?;
+//! # let _ = store;
+//! # Ok(()) }
+//! ```
+
+mod options;
+mod scripts;
+
+use std::time::Duration;
+
+use bb8_redis::RedisConnectionManager;
+pub use options::{ConnectionMode, RedisOptions};
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
+use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
+
+use super::{Store, StoreEntry, StoreError, StoreErrorKind, StoreFuture};
+use crate::key::KeyPrefix;
+
+/// Redis as a [`Store`].
+#[derive(Clone)]
+pub struct RedisStore {
+    backend: Backend,
+    options: RedisOptions,
+    increment: redis::Script,
+    unlock: redis::Script,
+    /// The URL with the password hidden, for messages.
+    display_url: String,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Shared(ConnectionManager),
+    Pooled(bb8::Pool<RedisConnectionManager>),
+}
+
+/// One connection for one command: the shared one, or one checked out of the pool.
+enum Conn {
+    Shared(ConnectionManager),
+    Pooled(bb8::PooledConnection<'static, RedisConnectionManager>),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Shared(c) => c.req_packed_command(cmd),
+            Conn::Pooled(c) => {
+                <MultiplexedConnection as ConnectionLike>::req_packed_command(c, cmd)
+            }
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Shared(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Pooled(c) => <MultiplexedConnection as ConnectionLike>::req_packed_commands(
+                c, cmd, offset, count,
+            ),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Shared(c) => c.get_db(),
+            Conn::Pooled(c) => <MultiplexedConnection as ConnectionLike>::get_db(c),
+        }
+    }
+}
+
+/// Maps a redis-rs error to a [`StoreError`] of the right kind.
+fn store_error(e: RedisError) -> StoreError {
+    let text = e.to_string();
+    let kind = if e.kind() == redis::ErrorKind::AuthenticationFailed
+        || text.contains("WRONGPASS")
+        || text.contains("NOAUTH")
+    {
+        StoreErrorKind::Auth
+    } else if e.is_timeout() {
+        StoreErrorKind::Timeout
+    } else if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
+        StoreErrorKind::Connection
+    } else if e.kind() == redis::ErrorKind::InvalidClientConfig {
+        StoreErrorKind::Config
+    } else {
+        StoreErrorKind::Protocol
+    };
+    StoreError::new(kind, format!("redis: {text}")).with_source(e)
+}
+
+fn timeout_error(what: &str, after: Duration) -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Timeout,
+        format!("redis: {what} took longer than {after:?}"),
+    )
+}
+
+/// Hides the password of a URL for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl RedisStore {
+    /// Connects with default [`RedisOptions`] and checks the connection with `PING`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] of kind `Config` for a malformed URL, `Auth` for refused credentials,
+    /// `Connection` or `Timeout` for an unreachable server.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, RedisOptions::default()).await
+    }
+
+    /// Connects with `options` and checks the connection with `PING`.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect).
+    pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
+        let display_url = redact(url);
+        let client = redis::Client::open(url).map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::Config,
+                format!("invalid Redis URL {display_url}: {e}"),
+            )
+            .with_source(e)
+        })?;
+        let connect = async {
+            match options.mode.pool_size() {
+                None => {
+                    let config = ConnectionManagerConfig::new()
+                        .set_connection_timeout(Some(options.connect_timeout))
+                        .set_response_timeout(Some(options.command_timeout))
+                        .set_number_of_retries(options.reconnect_retries)
+                        .set_max_delay(Duration::from_secs(1));
+                    ConnectionManager::new_with_config(client, config)
+                        .await
+                        .map(Backend::Shared)
+                        .map_err(store_error)
+                }
+                Some(size) => {
+                    let manager = RedisConnectionManager::new(url).map_err(store_error)?;
+                    let pool = bb8::Pool::builder()
+                        .max_size(size.max(1))
+                        .connection_timeout(options.connect_timeout)
+                        .build_unchecked(manager);
+                    Ok(Backend::Pooled(pool))
+                }
+            }
+        };
+        let backend = tokio::time::timeout(options.connect_timeout, connect)
+            .await
+            .map_err(|_| {
+                timeout_error(
+                    &format!("connecting to {display_url}"),
+                    options.connect_timeout,
+                )
+            })??;
+        let store = Self {
+            backend,
+            options,
+            increment: redis::Script::new(scripts::INCREMENT),
+            unlock: redis::Script::new(scripts::UNLOCK),
+            display_url,
+        };
+        store.ping().await.map_err(|e| {
+            let kind = e.kind();
+            StoreError::new(
+                kind,
+                format!("cannot use Redis at {}: {e}", store.display_url),
+            )
+            .with_source(e)
+        })?;
+        Ok(store)
+    }
+
+    /// Sends `PING`; a health check.
+    ///
+    /// # Errors
+    ///
+    /// The failure, as for any command.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let reply: String = self.query(&redis::cmd("PING")).await?;
+        if reply == "PONG" {
+            Ok(())
+        } else {
+            Err(StoreError::new(
+                StoreErrorKind::Protocol,
+                format!("redis: PING answered {reply:?}"),
+            ))
+        }
+    }
+
+    /// The options this store was built with.
+    pub fn options(&self) -> &RedisOptions {
+        &self.options
+    }
+
+    async fn conn(&self) -> Result<Conn, StoreError> {
+        match &self.backend {
+            Backend::Shared(c) => Ok(Conn::Shared(c.clone())),
+            Backend::Pooled(pool) => {
+                pool.get_owned()
+                    .await
+                    .map(Conn::Pooled)
+                    .map_err(|e| match e {
+                        bb8::RunError::User(e) => store_error(e),
+                        bb8::RunError::TimedOut => timeout_error(
+                            "checking out a pooled connection",
+                            self.options.connect_timeout,
+                        ),
+                    })
+            }
+        }
+    }
+
+    /// Runs one command under the command timeout.
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+        let run = async {
+            let mut conn = self.conn().await?;
+            cmd.query_async::<T>(&mut conn).await.map_err(store_error)
+        };
+        tokio::time::timeout(self.options.command_timeout, run)
+            .await
+            .map_err(|_| timeout_error("a command", self.options.command_timeout))?
+    }
+
+    async fn query_pipe<T: redis::FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, StoreError> {
+        let run = async {
+            let mut conn = self.conn().await?;
+            pipe.query_async::<T>(&mut conn).await.map_err(store_error)
+        };
+        tokio::time::timeout(self.options.command_timeout, run)
+            .await
+            .map_err(|_| timeout_error("a pipeline", self.options.command_timeout))?
+    }
+
+    async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        invocation: redis::ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        let run = async {
+            let mut conn = self.conn().await?;
+            invocation
+                .invoke_async::<T>(&mut conn)
+                .await
+                .map_err(store_error)
+        };
+        tokio::time::timeout(self.options.command_timeout, run)
+            .await
+            .map_err(|_| timeout_error("a script", self.options.command_timeout))?
+    }
+
+    /// Walks the keys in `prefix` (exclusions left out) with `SCAN`, in batches: unlinks each
+    /// batch and returns how many were removed, or collects the keys.
+    async fn scan_prefix(
+        &self,
+        prefix: &KeyPrefix,
+        unlink: bool,
+    ) -> Result<(u64, Vec<String>), StoreError> {
+        let batch_size = self.options.scan_batch;
+        let mut found = Vec::new();
+        let mut removed = 0u64;
+        let mut batch: Vec<String> = Vec::with_capacity(batch_size);
+        if let Some(exact) = prefix.exact().filter(|exact| prefix.matches(exact)) {
+            batch.push(exact.to_owned());
+        }
+        let pattern = prefix.scan_pattern();
+        let mut cursor: u64 = 0;
+        loop {
+            let mut cmd = redis::cmd("SCAN");
+            cmd.arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(batch_size);
+            let (next, keys): (u64, Vec<String>) = self.query(&cmd).await?;
+            batch.extend(keys.into_iter().filter(|k| prefix.matches(k)));
+            cursor = next;
+            let last = cursor == 0;
+            if batch.len() >= batch_size || (last && !batch.is_empty()) {
+                if unlink {
+                    let n: u64 = self.query(redis::cmd("UNLINK").arg(&batch)).await?;
+                    removed += n;
+                    batch.clear();
+                } else {
+                    found.append(&mut batch);
+                }
+            }
+            if last {
+                return Ok((removed, found));
+            }
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+impl Store for RedisStore {
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move { self.query(redis::cmd("GET").arg(key)).await })
+    }
+
+    fn get_many<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, Vec<Option<Vec<u8>>>> {
+        Box::pin(async move {
+            if keys.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.query(redis::cmd("MGET").arg(keys)).await
+        })
+    }
+
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Option<Duration>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(key).arg(value);
+            if let Some(ttl) = ttl {
+                cmd.arg("PX").arg(millis(ttl));
+            }
+            self.query(&cmd).await
+        })
+    }
+
+    fn set_many<'a>(&'a self, entries: &'a [StoreEntry]) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            if entries.is_empty() {
+                return Ok(());
+            }
+            let mut pipe = redis::pipe();
+            for entry in entries {
+                let cmd = pipe.cmd("SET").arg(&entry.key).arg(&entry.value);
+                if let Some(ttl) = entry.ttl {
+                    cmd.arg("PX").arg(millis(ttl));
+                }
+                cmd.ignore();
+            }
+            self.query_pipe(&pipe).await
+        })
+    }
+
+    fn delete<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            if keys.is_empty() {
+                return Ok(0);
+            }
+            self.query(redis::cmd("UNLINK").arg(keys)).await
+        })
+    }
+
+    fn delete_prefix<'a>(&'a self, prefix: &'a KeyPrefix) -> StoreFuture<'a, u64> {
+        Box::pin(async move { Ok(self.scan_prefix(prefix, true).await?.0) })
+    }
+
+    fn keys<'a>(&'a self, prefix: &'a KeyPrefix) -> StoreFuture<'a, Vec<String>> {
+        Box::pin(async move { Ok(self.scan_prefix(prefix, false).await?.1) })
+    }
+
+    fn increment<'a>(
+        &'a self,
+        key: &'a str,
+        by: i64,
+        ttl: Option<Duration>,
+    ) -> StoreFuture<'a, i64> {
+        Box::pin(async move {
+            let mut invocation = self.increment.key(key);
+            invocation.arg(by).arg(ttl.map_or(0, millis));
+            self.invoke(invocation).await
+        })
+    }
+
+    fn try_lock<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        lease: Duration,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let reply: Option<String> = self
+                .query(
+                    redis::cmd("SET")
+                        .arg(key)
+                        .arg(token)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(millis(lease)),
+                )
+                .await?;
+            Ok(reply.is_some())
+        })
+    }
+
+    fn unlock<'a>(&'a self, key: &'a str, token: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut invocation = self.unlock.key(key);
+            invocation.arg(token);
+            let removed: i64 = self.invoke(invocation).await?;
+            Ok(removed == 1)
+        })
+    }
+
+    fn ttl<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Option<Duration>>> {
+        Box::pin(async move {
+            let ms: i64 = self.query(redis::cmd("PTTL").arg(key)).await?;
+            Ok(match ms {
+                -2 => None,
+                -1 => Some(None),
+                ms => Some(Some(Duration::from_millis(ms.max(0) as u64))),
+            })
+        })
+    }
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mode = match self.backend {
+            Backend::Shared(_) => "multiplexed",
+            Backend::Pooled(_) => "pooled",
+        };
+        f.debug_struct("RedisStore")
+            .field("url", &self.display_url)
+            .field("mode", &mode)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_hidden_in_messages() {
+        assert_eq!(
+            redact("redis://:secret@host:6379/0"),
+            "redis://:***@host:6379/0"
+        );
+        assert_eq!(redact("rediss://user:pw@host"), "rediss://user:***@host");
+        assert_eq!(redact("redis://host:6379"), "redis://host:6379");
+    }
+}

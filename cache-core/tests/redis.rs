@@ -1,0 +1,509 @@
+//! The Redis far tier against real, private `redis-server` processes: operations, TTLs,
+//! prefix deletes, counters, leases, two instances sharing one cache, corrupted entries,
+//! authentication, and Redis dying and coming back.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use cache_core::codec::{Json, Text};
+use cache_core::store::redis::{ConnectionMode, RedisOptions, RedisStore};
+use cache_core::store::{Store, StoreErrorKind};
+use cache_core::test_util::RedisServer;
+use cache_core::{Cache, CacheKey, KeyLayout, KeyPrefix, KeyWriter, Policy};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Session {
+    user_id: u64,
+    email: String,
+    role: String,
+}
+
+/// Seed 001: `session:<token>`, 24 h, JSON as the Python service writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SessionKey(String);
+
+impl CacheKey for SessionKey {
+    type Value = Session;
+    type Codec = Json;
+    const NAMESPACE: &'static str = "session";
+    const POLICY: Policy = Policy::ttl(Duration::from_secs(24 * 3600));
+    const LAYOUT: KeyLayout = KeyLayout::template("session:");
+    fn write_key(&self, key: &mut KeyWriter<'_>) {
+        key.segment_str(&self.0);
+    }
+}
+
+/// Seed 003: `fba:token:<id>`, 1 day.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Token(u32);
+
+impl CacheKey for Token {
+    type Value = String;
+    type Codec = Text;
+    const NAMESPACE: &'static str = "fba_token";
+    const POLICY: Policy = Policy::ttl(Duration::from_secs(86_400));
+    const LAYOUT: KeyLayout = KeyLayout::template("fba:token:");
+    fn write_key(&self, key: &mut KeyWriter<'_>) {
+        key.segment(self.0);
+    }
+}
+
+/// Seed 001: `rate_limit:<ip>`, a 60 s window.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct RateLimit(String);
+
+impl CacheKey for RateLimit {
+    type Value = i64;
+    type Codec = Text;
+    const NAMESPACE: &'static str = "rate_limit";
+    const POLICY: Policy = Policy::ttl(Duration::from_secs(60));
+    const LAYOUT: KeyLayout = KeyLayout::template("rate_limit:");
+    fn write_key(&self, key: &mut KeyWriter<'_>) {
+        key.segment_str(&self.0);
+    }
+}
+
+/// Seed 001: `lock:withdraw:<user>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct WithdrawLock(u64);
+
+impl CacheKey for WithdrawLock {
+    type Value = ();
+    type Codec = Json;
+    const NAMESPACE: &'static str = "lock";
+    const POLICY: Policy = Policy::ttl(Duration::from_secs(10));
+    const LAYOUT: KeyLayout = KeyLayout::template("lock:withdraw:");
+    fn write_key(&self, key: &mut KeyWriter<'_>) {
+        key.segment(self.0);
+    }
+}
+
+async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+async fn redis_cache(url: &str) -> Cache {
+    let store = RedisStore::connect(url).await.unwrap();
+    Cache::builder().far(store).build().unwrap()
+}
+
+fn session(n: u64) -> Session {
+    Session {
+        user_id: n,
+        email: format!("u{n}@example.com"),
+        role: "member".into(),
+    }
+}
+
+#[tokio::test]
+async fn instances_share_entries_through_redis_in_the_seed_layout() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let a = redis_cache(&url).await;
+    let b = redis_cache(&url).await;
+    let key = SessionKey("tok-1".into());
+    a.insert(key.clone(), session(7)).await;
+
+    // Written exactly as seed 001's Python reads it: JSON under `session:<token>`, 24 h TTL.
+    let mut conn = raw(&url).await;
+    let text: String = redis::cmd("GET")
+        .arg("session:tok-1")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(serde_json::from_str::<Session>(&text).unwrap(), session(7));
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg("session:tok-1")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(ttl > 86_000_000 && ttl <= 86_400_000, "{ttl}");
+
+    // Another instance reads it from Redis, then from its own memory.
+    assert_eq!(*b.get(&key).await.unwrap(), session(7));
+    assert_eq!(*b.get(&key).await.unwrap(), session(7));
+    assert_eq!(b.stats().total().hits, 2);
+
+    // Logout on one instance removes it for the fleet (the other's memory copy aside).
+    a.invalidate(&key).await;
+    let c = redis_cache(&url).await;
+    assert!(c.get(&key).await.is_none());
+    assert_eq!(c.stats().total().misses, 1);
+}
+
+#[tokio::test]
+async fn python_written_values_are_read() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let mut conn = raw(&url).await;
+    let _: () = redis::cmd("SET")
+        .arg("session:py")
+        .arg(r#"{"user_id": 9, "email": "p@y.org", "role": "admin"}"#)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let cache = redis_cache(&url).await;
+    assert_eq!(
+        cache.get(&SessionKey("py".into())).await.unwrap().role,
+        "admin"
+    );
+}
+
+#[tokio::test]
+async fn get_many_and_insert_many_use_one_round_trip_each() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let writer = redis_cache(&url).await;
+    writer
+        .insert_many((0..50).map(|i| (Token(i), format!("t{i}"))).collect())
+        .await;
+    let reader = redis_cache(&url).await;
+    let keys: Vec<Token> = (0..60).map(Token).collect();
+    let got = reader.get_many(&keys).await;
+    for (i, v) in got.iter().enumerate() {
+        assert_eq!(
+            v.as_deref().map(String::as_str),
+            (i < 50).then(|| format!("t{i}")).as_deref()
+        );
+    }
+    let counts = reader.stats().total();
+    assert_eq!((counts.hits, counts.misses), (50, 10));
+}
+
+#[tokio::test]
+async fn undecodable_entries_are_misses_and_are_deleted() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let mut conn = raw(&url).await;
+    for (key, bytes) in [
+        ("session:garbage", &b"\xff\x00not json"[..]),
+        ("session:truncated", &br#"{"user_id": 7, "ema"#[..]),
+    ] {
+        let _: () = redis::cmd("SET")
+            .arg(key)
+            .arg(bytes)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    let cache = redis_cache(&url).await;
+    assert!(cache.get(&SessionKey("garbage".into())).await.is_none());
+    let loaded = cache
+        .get_with(&SessionKey("truncated".into()), async { session(1) })
+        .await;
+    assert_eq!(*loaded, session(1), "get_with falls back to the loader");
+    let counts = cache.stats().total();
+    assert_eq!(counts.decode_errors, 2);
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg("session:garbage")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(exists, 0, "the undecodable entry was deleted");
+    let text: String = redis::cmd("GET")
+        .arg("session:truncated")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        text.contains("\"user_id\":1"),
+        "the loader's value replaced it: {text}"
+    );
+}
+
+#[tokio::test]
+async fn prefix_delete_scans_and_unlinks_in_batches() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let store = RedisStore::connect_with(&url, RedisOptions::default().scan_batch(500))
+        .await
+        .unwrap();
+    let cache = Cache::builder().far(store).build().unwrap();
+    cache
+        .insert_many((0..20_000).map(|i| (Token(i), "x".to_string())).collect())
+        .await;
+    cache.insert(SessionKey("stays".into()), session(1)).await;
+
+    let tokens = KeyPrefix::namespace::<Token>()
+        .unwrap()
+        .exclude(&Token(7))
+        .exclude(&Token(8));
+    assert_eq!(cache.keys(&tokens).await.unwrap().len(), 19_998);
+    assert_eq!(cache.invalidate_prefix(&tokens).await.unwrap(), 19_998);
+    let mut conn = raw(&url).await;
+    let size: i64 = redis::cmd("DBSIZE").query_async(&mut conn).await.unwrap();
+    assert_eq!(size, 3, "two excluded tokens and the session remain");
+    let left = cache
+        .keys(&KeyPrefix::namespace::<Token>().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 2);
+    assert!(cache.get(&Token(7)).await.is_some());
+}
+
+#[tokio::test]
+async fn a_user_segment_cannot_widen_a_prefix_delete() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let cache = redis_cache(&url).await;
+    cache.insert(SessionKey("alice".into()), session(1)).await;
+    cache.insert(SessionKey("bob".into()), session(2)).await;
+    for sneaky in ["*", "a*", "[ab]*", "?lice", "alice:*"] {
+        let prefix = KeyPrefix::of::<SessionKey>().segment(sneaky);
+        assert_eq!(
+            cache.invalidate_prefix(&prefix).await.unwrap(),
+            0,
+            "{sneaky}"
+        );
+    }
+    assert!(cache.get(&SessionKey("alice".into())).await.is_some());
+    assert!(cache.get(&SessionKey("bob".into())).await.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_increments_set_exactly_one_ttl() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let caches = [redis_cache(&url).await, redis_cache(&url).await];
+    let key = RateLimit("10.0.0.1".into());
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let cache = caches[i % 2].clone();
+            let key = key.clone();
+            tokio::spawn(async move { cache.increment(&key, 1).await.unwrap() })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for t in tasks {
+        seen.push(t.await.unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (1..=200).collect::<Vec<i64>>(),
+        "every increment counted once"
+    );
+    assert_eq!(caches[0].counter(&key).await.unwrap(), Some(200));
+    let first = caches[0].time_to_live(&key).await.unwrap().unwrap();
+    assert!(
+        first <= Duration::from_secs(60) && first > Duration::from_secs(58),
+        "{first:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    caches[1].increment(&key, 1).await.unwrap();
+    let later = caches[1].time_to_live(&key).await.unwrap().unwrap();
+    assert!(
+        later < first,
+        "a later increment keeps the window's expiry: {later:?} vs {first:?}"
+    );
+
+    // A counter an older writer left without TTL gets one on the next increment.
+    let mut conn = raw(&url).await;
+    let _: () = redis::cmd("SET")
+        .arg("rate_limit:legacy")
+        .arg(5)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        caches[0]
+            .increment(&RateLimit("legacy".into()), 1)
+            .await
+            .unwrap(),
+        6
+    );
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg("rate_limit:legacy")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(ttl > 0, "{ttl}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_has_one_owner_and_expires() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let cache = redis_cache(&url).await;
+    let key = WithdrawLock(42);
+    let winners = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (cache, key, winners) = (cache.clone(), key.clone(), winners.clone());
+            tokio::spawn(async move {
+                let lease = cache
+                    .try_lock(&key, Duration::from_millis(300))
+                    .await
+                    .unwrap();
+                if lease.is_some() {
+                    winners.fetch_add(1, Ordering::SeqCst);
+                }
+                lease
+            })
+        })
+        .collect();
+    let mut leases = Vec::new();
+    for t in tasks {
+        leases.extend(t.await.unwrap());
+    }
+    assert_eq!(winners.load(Ordering::SeqCst), 1);
+    let first = leases.pop().unwrap();
+
+    // The lease expires by itself; a waiter then gets it, and the old owner cannot release it.
+    let second = cache
+        .lock(
+            &key,
+            Duration::from_secs(5),
+            Duration::from_secs(3),
+            Duration::from_millis(50),
+        )
+        .await
+        .unwrap()
+        .expect("the first lease expired");
+    assert!(
+        !first.release().await.unwrap(),
+        "an expired lease does not release the new owner's lock"
+    );
+    assert!(
+        cache
+            .try_lock(&key, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(second.release().await.unwrap());
+    assert!(
+        cache
+            .try_lock(&key, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn connection_errors_are_clear() {
+    let server = RedisServer::builder().password("s3cret").start().unwrap();
+    let port = server.port();
+
+    let ok = RedisStore::connect(&server.url()).await.unwrap();
+    ok.ping().await.unwrap();
+
+    let wrong = RedisStore::connect(&format!("redis://:nope@127.0.0.1:{port}"))
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.kind(), StoreErrorKind::Auth, "{wrong}");
+    assert!(
+        !wrong.to_string().contains("nope"),
+        "the password is not echoed: {wrong}"
+    );
+
+    let missing = RedisStore::connect(&format!("redis://127.0.0.1:{port}"))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.kind(), StoreErrorKind::Auth, "{missing}");
+
+    let bad_url = RedisStore::connect("http://nowhere").await.unwrap_err();
+    assert_eq!(bad_url.kind(), StoreErrorKind::Config, "{bad_url}");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let options = RedisOptions::default()
+        .connect_timeout(Duration::from_secs(2))
+        .reconnect_retries(0);
+    let unreachable = RedisStore::connect_with(&format!("redis://127.0.0.1:{closed}"), options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            unreachable.kind(),
+            StoreErrorKind::Connection | StoreErrorKind::Timeout
+        ),
+        "{unreachable}"
+    );
+}
+
+#[tokio::test]
+async fn a_pool_serves_the_same_operations() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let store = RedisStore::connect_with(
+        &url,
+        RedisOptions::default().mode(ConnectionMode::pooled(4)),
+    )
+    .await
+    .unwrap();
+    store
+        .set("k", b"v", Some(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    assert_eq!(store.get("k").await.unwrap().as_deref(), Some(&b"v"[..]));
+    assert_eq!(store.increment("n", 2, None).await.unwrap(), 2);
+    assert!(
+        store
+            .try_lock("l", "t", Duration::from_secs(1))
+            .await
+            .unwrap()
+    );
+    assert!(store.unlock("l", "t").await.unwrap());
+}
+
+#[tokio::test]
+async fn entries_expire_in_redis() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let store = RedisStore::connect(&url).await.unwrap();
+    store
+        .set("short", b"v", Some(Duration::from_millis(150)))
+        .await
+        .unwrap();
+    assert!(store.get("short").await.unwrap().is_some());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(store.get("short").await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_means_misses_and_the_origin_then_hits_again() {
+    let mut server = RedisServer::start().unwrap();
+    let options = RedisOptions::default()
+        .command_timeout(Duration::from_millis(300))
+        .reconnect_retries(1);
+    let store = RedisStore::connect_with(&server.url(), options)
+        .await
+        .unwrap();
+    let cache = Cache::builder()
+        .far(store)
+        .near(false)
+        .store_timeout(Duration::from_millis(500))
+        .circuit_breaker(3, Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let key = Token(1);
+    cache.insert(key.clone(), "before".into()).await;
+    assert_eq!(
+        cache.get(&key).await.as_deref().map(String::as_str),
+        Some("before")
+    );
+
+    server.stop();
+    for _ in 0..10 {
+        assert!(cache.get(&key).await.is_none(), "a dead Redis is a miss");
+        let v = cache.get_with(&key, async { "origin".to_string() }).await;
+        assert_eq!(*v, "origin", "get_with serves from the loader");
+        cache.insert(key.clone(), "ignored".into()).await;
+    }
+    assert!(cache.stats().total().store_errors >= 3);
+
+    server.restart().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        cache.insert(key.clone(), "after".into()).await;
+        if cache.get(&key).await.as_deref().map(String::as_str) == Some("after") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the cache did not resume after Redis came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
