@@ -15,7 +15,8 @@ use crate::store::{Store, StoreError, StoreErrorKind, StoreFuture};
 
 pub(crate) struct Far {
     pub(crate) store: Arc<dyn Store>,
-    timeout: Duration,
+    /// `None` when the store bounds its own calls.
+    timeout: Option<Duration>,
     breaker: Breaker,
     log: BurstLog,
 }
@@ -31,8 +32,8 @@ pub(crate) struct FarPolicy {
 impl Far {
     pub(crate) fn new(store: Arc<dyn Store>, policy: FarPolicy) -> Self {
         Self {
+            timeout: (!store.bounds_calls()).then_some(policy.timeout),
             store,
-            timeout: policy.timeout,
             breaker: Breaker::new(policy.breaker_threshold, policy.breaker_cool_down),
             log: BurstLog::new(Duration::from_secs(10)),
         }
@@ -54,15 +55,16 @@ impl Far {
                 "the far tier is skipped for a cool-down after repeated failures",
             ));
         }
-        let result = match tokio::time::timeout(self.timeout, call).await {
-            Ok(result) => result,
-            Err(_) => Err(StoreError::new(
-                StoreErrorKind::Timeout,
-                format!(
-                    "{what} took longer than the store timeout of {:?}",
-                    self.timeout
-                ),
-            )),
+        let result = match self.timeout {
+            // A timer per call is not free: it is added only where the store has none.
+            Some(timeout) => match tokio::time::timeout(timeout, call).await {
+                Ok(result) => result,
+                Err(_) => Err(StoreError::new(
+                    StoreErrorKind::Timeout,
+                    format!("{what} took longer than the store timeout of {timeout:?}"),
+                )),
+            },
+            None => call.await,
         };
         match &result {
             Ok(_) => self.breaker.record_success(),

@@ -32,8 +32,8 @@
 //! ```
 
 use std::collections::HashMap;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{OnceLock, RwLock};
 
 use thread_local::ThreadLocal;
 
@@ -81,28 +81,43 @@ impl ThreadCounters {
 /// All counters of one cache.
 pub(crate) struct StatsTable {
     threads: ThreadLocal<ThreadCounters>,
-    /// Namespace names by id, and ids by name.
+    /// Namespace names by id, and ids by name; writers only.
     names: RwLock<(Vec<&'static str>, HashMap<&'static str, NamespaceId>)>,
+    /// Ids by name for readers: write-once slots probed from the name's hash, so that finding
+    /// a namespace takes no lock (a read lock is a contended atomic on every call).
+    index: Box<[OnceLock<(&'static str, NamespaceId)>]>,
 }
+
+/// The probe start of a namespace name (FNV-1a).
+fn slot_of(name: &str) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (h as usize) % INDEX_SLOTS
+}
+
+/// Twice the namespaces, so probes stay short.
+const INDEX_SLOTS: usize = 2 * MAX_NAMESPACES;
 
 impl StatsTable {
     pub(crate) fn new() -> Self {
         Self {
             threads: ThreadLocal::new(),
             names: RwLock::default(),
+            index: (0..INDEX_SLOTS).map(|_| OnceLock::new()).collect(),
         }
     }
 
     /// The counters of `name`, created on first use.
     pub(crate) fn namespace(&self, name: &'static str) -> NamespaceId {
-        if let Some(id) = self
-            .names
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .1
-            .get(name)
-        {
-            return *id;
+        let start = slot_of(name);
+        for i in 0..INDEX_SLOTS {
+            match self.index[(start + i) % INDEX_SLOTS].get() {
+                Some((slot_name, id)) if *slot_name == name => return *id,
+                Some(_) => continue,
+                None => break,
+            }
         }
         let mut names = self.names.write().unwrap_or_else(|e| e.into_inner());
         if let Some(id) = names.1.get(name) {
@@ -119,6 +134,15 @@ impl StatsTable {
             NamespaceId((MAX_NAMESPACES - 1) as u16)
         };
         names.1.insert(name, id);
+        // Publish for lock-free readers, in the first free slot of the probe (slots are only
+        // filled under the write lock, so no two writers race for one).
+        for i in 0..INDEX_SLOTS {
+            let slot = &self.index[(start + i) % INDEX_SLOTS];
+            if slot.get().is_none() {
+                let _ = slot.set((name, id));
+                break;
+            }
+        }
         id
     }
 

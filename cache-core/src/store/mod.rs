@@ -95,6 +95,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Releases the lease `key` if `token` still holds it; returns whether it did.
     fn unlock<'a>(&'a self, key: &'a str, token: &'a str) -> StoreFuture<'a, bool>;
 
+    /// Whether the store bounds every call by a timeout of its own (as
+    /// [`RedisStore`](redis::RedisStore) does with its command timeout). The cache then adds
+    /// no timer of its own to each call; otherwise it bounds calls by its store timeout.
+    fn bounds_calls(&self) -> bool {
+        false
+    }
+
     /// The remaining time to live of `key`: `None` when it does not exist, `Some(None)` when it
     /// has no expiry.
     fn ttl<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Option<Duration>>>;

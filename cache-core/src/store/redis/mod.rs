@@ -27,6 +27,7 @@
 mod options;
 mod scripts;
 
+use std::future::Future;
 use std::time::Duration;
 
 use bb8_redis::RedisConnectionManager;
@@ -254,41 +255,51 @@ impl RedisStore {
         }
     }
 
-    /// Runs one command under the command timeout.
+    /// Runs `run` under the command timeout. The shared connection enforces it itself (redis-rs'
+    /// response timeout, one timer per command); a pooled connection has none, so a timer is
+    /// added here.
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        run: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        match self.backend {
+            Backend::Shared(_) => run.await,
+            Backend::Pooled(_) => tokio::time::timeout(self.options.command_timeout, run)
+                .await
+                .map_err(|_| timeout_error(what, self.options.command_timeout))?,
+        }
+    }
+
+    /// Runs one command.
     async fn query<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
-        let run = async {
+        self.bounded("a command", async {
             let mut conn = self.conn().await?;
             cmd.query_async::<T>(&mut conn).await.map_err(store_error)
-        };
-        tokio::time::timeout(self.options.command_timeout, run)
-            .await
-            .map_err(|_| timeout_error("a command", self.options.command_timeout))?
+        })
+        .await
     }
 
     async fn query_pipe<T: redis::FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, StoreError> {
-        let run = async {
+        self.bounded("a pipeline", async {
             let mut conn = self.conn().await?;
             pipe.query_async::<T>(&mut conn).await.map_err(store_error)
-        };
-        tokio::time::timeout(self.options.command_timeout, run)
-            .await
-            .map_err(|_| timeout_error("a pipeline", self.options.command_timeout))?
+        })
+        .await
     }
 
     async fn invoke<T: redis::FromRedisValue>(
         &self,
         invocation: redis::ScriptInvocation<'_>,
     ) -> Result<T, StoreError> {
-        let run = async {
+        self.bounded("a script", async {
             let mut conn = self.conn().await?;
             invocation
                 .invoke_async::<T>(&mut conn)
                 .await
                 .map_err(store_error)
-        };
-        tokio::time::timeout(self.options.command_timeout, run)
-            .await
-            .map_err(|_| timeout_error("a script", self.options.command_timeout))?
+        })
+        .await
     }
 
     /// Walks the keys in `prefix` (exclusions left out) with `SCAN`, in batches: unlinks each
@@ -443,6 +454,10 @@ impl Store for RedisStore {
             let removed: i64 = self.invoke(invocation).await?;
             Ok(removed == 1)
         })
+    }
+
+    fn bounds_calls(&self) -> bool {
+        true
     }
 
     fn ttl<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Option<Duration>>> {
