@@ -181,6 +181,8 @@ impl RedisServer {
             "--protected-mode",
             "no",
         ])
+        // Tests make the server slow on purpose with `DEBUG SLEEP`.
+        .args(["--enable-debug-command", "yes"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());

@@ -507,3 +507,137 @@ async fn redis_down_means_misses_and_the_origin_then_hits_again() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Run twice as a child process by the test below (the environment variable says so).
+async fn flight_child(url: &str) {
+    let cache = redis_cache(url).await;
+    let mut conn = raw(url).await;
+    let value = cache
+        .get_with(&Token(99), async {
+            let _: i64 = redis::cmd("INCR")
+                .arg("origin_calls")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            // A slow origin, so that the other process arrives while this one loads.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            format!("loaded by {}", std::process::id())
+        })
+        .await;
+    println!("FLIGHT_VALUE={value}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_missing_one_key_run_the_loader_once() {
+    if let Ok(url) = std::env::var("FLIGHT_CHILD_URL") {
+        flight_child(&url).await;
+        return;
+    }
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let spawn = || {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "two_processes_missing_one_key_run_the_loader_once",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("FLIGHT_CHILD_URL", &url)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let children = [spawn(), spawn()];
+    let mut values = Vec::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        // libtest prints the test's name on the same line, before the child's output.
+        let value = stdout
+            .split("FLIGHT_VALUE=")
+            .nth(1)
+            .and_then(|rest| rest.lines().next())
+            .expect("the child printed its value");
+        values.push(value.to_owned());
+    }
+    let mut conn = raw(&url).await;
+    let calls: i64 = redis::cmd("GET")
+        .arg("origin_calls")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        calls, 1,
+        "one process loaded, the other waited for its value"
+    );
+    assert_eq!(values[0], values[1]);
+    let leases: Vec<String> = redis::cmd("KEYS")
+        .arg("*%load")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(leases.is_empty(), "the load lease was released: {leases:?}");
+}
+
+#[tokio::test]
+async fn a_wrong_type_under_a_key_is_a_miss_not_an_error() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let mut conn = raw(&url).await;
+    let _: () = redis::cmd("HSET")
+        .arg("fba:token:1")
+        .arg("f")
+        .arg("v")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let cache = redis_cache(&url).await;
+    assert!(cache.get(&Token(1)).await.is_none());
+    assert_eq!(
+        *cache
+            .get_with(&Token(1), async { "origin".to_string() })
+            .await,
+        "origin"
+    );
+    assert!(cache.stats().total().store_errors >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_redis_is_bounded_by_the_command_timeout() {
+    // A private server: this test stalls it on purpose.
+    let server = RedisServer::start().unwrap();
+    let url = server.url();
+    let options = RedisOptions::default().command_timeout(Duration::from_millis(200));
+    let store = RedisStore::connect_with(&url, options).await.unwrap();
+    let cache = Cache::builder()
+        .far(store)
+        .near(false)
+        .no_load_lock()
+        .build()
+        .unwrap();
+    cache.insert(Token(5), "cached".into()).await;
+    let sleeper = tokio::spawn({
+        let url = url.clone();
+        async move {
+            let mut conn = raw(&url).await;
+            // This client times out too; only the server's stall matters.
+            let _ = redis::cmd("DEBUG")
+                .arg("SLEEP")
+                .arg("1")
+                .query_async::<()>(&mut conn)
+                .await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let v = cache
+        .get_with(&Token(5), async { "origin".to_string() })
+        .await;
+    assert_eq!(*v, "origin", "a stalled Redis falls back to the loader");
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "bounded: {:?}",
+        started.elapsed()
+    );
+    sleeper.await.unwrap();
+}

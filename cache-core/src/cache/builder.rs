@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Cache, Inner, lease};
+use super::{Cache, Inner, LoadLock, lease};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::far::{Far, FarPolicy};
@@ -46,6 +46,7 @@ pub struct CacheBuilder {
     near_ttl: Option<Duration>,
     far: Option<Arc<dyn Store>>,
     far_policy: FarPolicy,
+    load_lock: Option<LoadLock>,
     clock: Clock,
 }
 
@@ -62,6 +63,11 @@ impl CacheBuilder {
                 breaker_threshold: 5,
                 breaker_cool_down: Duration::from_secs(5),
             },
+            load_lock: Some(LoadLock {
+                wait: Duration::from_secs(2),
+                lease: Duration::from_secs(10),
+                poll: Duration::from_millis(20),
+            }),
             clock: Clock::system(),
         }
     }
@@ -111,6 +117,26 @@ impl CacheBuilder {
     pub fn circuit_breaker(mut self, failures: u32, cool_down: Duration) -> Self {
         self.far_policy.breaker_threshold = failures;
         self.far_policy.breaker_cool_down = cool_down;
+        self
+    }
+
+    /// Cross-process single-flight for `get_with` and friends (on by default with a far tier):
+    /// a process that misses takes a lease (`SET NX PX`) in the far tier before it runs the
+    /// loader; other processes missing the same key wait up to `wait`, polling for the value,
+    /// then load by themselves. `lease` bounds how long a crashed loader blocks the key.
+    pub fn load_lock(mut self, wait: Duration, lease: Duration) -> Self {
+        self.load_lock = Some(LoadLock {
+            wait,
+            lease,
+            poll: Duration::from_millis(20).min(wait),
+        });
+        self
+    }
+
+    /// Turns cross-process single-flight off: each process runs its own loader on a miss
+    /// (single-flight within the process stays).
+    pub fn no_load_lock(mut self) -> Self {
+        self.load_lock = None;
         self
     }
 
@@ -168,6 +194,7 @@ impl CacheBuilder {
                 flights: Arc::new(Flights::default()),
                 clock: self.clock,
                 local: lease::Local::default(),
+                load_lock: self.load_lock,
             }),
         }
     }

@@ -29,11 +29,20 @@ pub struct Lease {
 }
 
 /// A random token that names the owner of a lease.
-fn token() -> String {
+pub(super) fn token() -> String {
     format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
 }
 
 impl Lease {
+    pub(super) fn new(cache: Cache, key: String, token: String, namespace: NamespaceId) -> Self {
+        Self {
+            cache,
+            key,
+            token,
+            namespace,
+        }
+    }
+
     /// The owner token stored under the lock's key.
     pub fn token(&self) -> &str {
         &self.token

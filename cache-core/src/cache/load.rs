@@ -4,10 +4,11 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
-use super::{Cache, Near};
+use super::lease::{self, Lease};
+use super::{Cache, LOAD_LEASE_SUFFIX, Near};
 use crate::flight::{self, Join, Outcome};
 use crate::key::CacheKey;
-use crate::stats::Counter;
+use crate::stats::{Counter, NamespaceId};
 
 /// What a loader returned, and what its caller wants back.
 trait Loaded<V>: Sized {
@@ -18,6 +19,14 @@ trait Loaded<V>: Sized {
     /// The caller's answer from a cached or shared value; `None` when it does not satisfy this
     /// caller (a remembered "not found" for a caller that needs a value), which then loads.
     fn from_shared(value: Option<Arc<V>>) -> Option<Self::Out>;
+}
+
+/// What another process's load left us.
+enum OtherProcess<V> {
+    /// It wrote the value.
+    Loaded(Arc<V>),
+    /// We load: holding the lease, or without one (no far tier, it failed, or the wait ran out).
+    Ours(Option<Lease>),
 }
 
 /// A loader that always produces a value.
@@ -255,8 +264,18 @@ impl Cache {
             }
         };
         let ns = self.inner.stats.namespace(K::NAMESPACE);
-        // Only the leader asks the far tier, once for all its waiters.
-        if let Some(value) = self.far_lookup(key, &rendered).await
+        // Only the leader asks the far tier, once for all its waiters; and across processes,
+        // only the holder of the load lease runs the loader while the others wait for its
+        // value, for a bounded time.
+        let mut lease = None;
+        let mut found = self.far_lookup(key, &rendered).await;
+        if found.is_none() {
+            match self.await_other_process(key, &rendered, ns).await {
+                OtherProcess::Loaded(value) => found = Some(value),
+                OtherProcess::Ours(held) => lease = held,
+            }
+        }
+        if let Some(value) = found
             && let Some(out) = L::from_shared(Some(value.clone()))
         {
             if !counted {
@@ -271,7 +290,7 @@ impl Cache {
             self.inner.stats.incr(ns, Counter::Miss);
         }
         self.inner.stats.incr(ns, Counter::Load);
-        match init.await {
+        let result = match init.await {
             Ok(loaded) => {
                 let (value, out) = loaded.split();
                 // Keep it in process, release the waiters, then write the far tier.
@@ -291,6 +310,55 @@ impl Cache {
                     leader.finish(Outcome::Error(error.clone()));
                 }
                 Err(error)
+            }
+        };
+        // Released after the far write, so that other processes find the value.
+        if let Some(lease) = lease {
+            let _ = lease.release().await;
+        }
+        result
+    }
+
+    /// Takes the far tier's load lease for `rendered`, or waits (bounded) for the process that
+    /// holds it to write the value.
+    async fn await_other_process<K: CacheKey>(
+        &self,
+        key: &K,
+        rendered: &str,
+        ns: NamespaceId,
+    ) -> OtherProcess<K::Value> {
+        let (Some(far), Some(lock)) = (&self.inner.far, self.inner.load_lock) else {
+            return OtherProcess::Ours(None);
+        };
+        let lock_key = format!("{rendered}{LOAD_LEASE_SUFFIX}");
+        let token = lease::token();
+        let deadline = tokio::time::Instant::now() + lock.wait;
+        loop {
+            match self
+                .far_call(
+                    ns,
+                    "SET NX",
+                    far.store.try_lock(&lock_key, &token, lock.lease),
+                )
+                .await
+            {
+                Ok(true) => {
+                    return OtherProcess::Ours(Some(Lease::new(self.clone(), lock_key, token, ns)));
+                }
+                // Load without the lease rather than not at all: fail open.
+                Err(_) => return OtherProcess::Ours(None),
+                Ok(false) => {}
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::debug!(
+                    key = rendered,
+                    "gave up waiting for another process's load; loading here"
+                );
+                return OtherProcess::Ours(None);
+            }
+            tokio::time::sleep(lock.poll).await;
+            if let Some(value) = self.far_lookup(key, rendered).await {
+                return OtherProcess::Loaded(value);
             }
         }
     }

@@ -80,7 +80,24 @@ struct Inner {
     clock: Clock,
     /// Counters and leases of a cache with no far tier.
     local: lease::Local,
+    /// Cross-process single-flight through a lease in the far tier; `None` when off.
+    load_lock: Option<LoadLock>,
 }
+
+/// How `get_with` coordinates loads across processes.
+#[derive(Debug, Clone, Copy)]
+struct LoadLock {
+    /// The longest a process waits for another's load before loading itself.
+    wait: Duration,
+    /// How long the load lease lives if its holder dies.
+    lease: Duration,
+    /// How often a waiting process looks for the value.
+    poll: Duration,
+}
+
+/// Appended to a rendered key to name its load lease. `%` followed by a letter that is not a
+/// hex digit cannot come out of segment escaping, so no user key collides with it.
+const LOAD_LEASE_SUFFIX: &str = "%load";
 
 /// What the in-process tier holds for a key of type `K`.
 enum Near<K: CacheKey> {
