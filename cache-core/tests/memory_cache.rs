@@ -540,3 +540,21 @@ async fn the_bound_is_shared_between_key_types() {
     assert!(stats.namespace("trust").unwrap().counts.evictions > 0);
     assert!(stats.namespace("user").unwrap().counts.evictions >= 800);
 }
+
+#[tokio::test]
+async fn tags_invalidate_in_process() {
+    let (cache, _) = mocked(100);
+    cache
+        .insert_tagged(UserKey(1), "a".into(), &["team:1"])
+        .await;
+    cache
+        .insert_tagged(UserKey(2), "b".into(), &["team:1", "admins"])
+        .await;
+    cache.insert_tagged(TrustScore(1), 0.5, &["team:1"]).await;
+    cache.insert(UserKey(3), "c".into()).await;
+    assert_eq!(cache.invalidate_tag("team:1").await, 3);
+    assert!(cache.get(&UserKey(1)).await.is_none());
+    assert!(cache.get(&TrustScore(1)).await.is_none());
+    assert!(cache.get(&UserKey(3)).await.is_some());
+    assert_eq!(cache.invalidate_tag("admins").await, 0);
+}

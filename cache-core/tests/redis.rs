@@ -641,3 +641,124 @@ async fn a_slow_redis_is_bounded_by_the_command_timeout() {
     );
     sleeper.await.unwrap();
 }
+
+/// Seed 001: `merchant:<slug>` for an hour, tagged by merchant id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct MerchantKey(String);
+
+impl CacheKey for MerchantKey {
+    type Value = String;
+    type Codec = Json;
+    const NAMESPACE: &'static str = "merchant";
+    const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
+    fn write_key(&self, key: &mut KeyWriter<'_>) {
+        key.segment_str(&self.0);
+    }
+}
+
+/// A short-lived key type, for tag index pruning.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Flash(u32);
+
+impl CacheKey for Flash {
+    type Value = String;
+    type Codec = Json;
+    const NAMESPACE: &'static str = "flash";
+    const POLICY: Policy = Policy::ttl(Duration::from_millis(300));
+    fn write_key(&self, key: &mut KeyWriter<'_>) {
+        key.segment(self.0);
+    }
+}
+
+#[tokio::test]
+async fn a_tag_removes_its_keys_in_every_instance_and_its_index() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let a = redis_cache(&url).await;
+    a.insert_tagged(
+        MerchantKey("amazon".into()),
+        "Amazon".into(),
+        &["merchant:42", "top"],
+    )
+    .await;
+    a.insert_tagged(
+        MerchantKey("amazon-in".into()),
+        "Amazon India".into(),
+        &["merchant:42"],
+    )
+    .await;
+    a.insert_tagged(
+        MerchantKey("flipkart".into()),
+        "Flipkart".into(),
+        &["merchant:7", "top"],
+    )
+    .await;
+    a.insert(MerchantKey("untagged".into()), "x".into()).await;
+
+    assert_eq!(a.invalidate_tag("merchant:42").await, 2);
+    let b = redis_cache(&url).await;
+    assert!(b.get(&MerchantKey("amazon".into())).await.is_none());
+    assert!(
+        a.get(&MerchantKey("amazon".into())).await.is_none(),
+        "the in-process copy went too"
+    );
+    assert!(b.get(&MerchantKey("flipkart".into())).await.is_some());
+    assert!(b.get(&MerchantKey("untagged".into())).await.is_some());
+
+    let mut conn = raw(&url).await;
+    let index: i64 = redis::cmd("EXISTS")
+        .arg("cache-core:tag:merchant%3A42")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(index, 0, "the tag's index is gone with its keys");
+    assert_eq!(
+        a.invalidate_tag("top").await,
+        1,
+        "amazon was already gone; flipkart remained"
+    );
+    assert_eq!(a.invalidate_tag("no-such-tag").await, 0);
+}
+
+#[tokio::test]
+async fn tag_indexes_shed_expired_members_and_expire_with_the_last() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let cache = redis_cache(&url).await;
+    for i in 0..100 {
+        cache.insert_tagged(Flash(i), "v".into(), &["burst"]).await;
+    }
+    let mut conn = raw(&url).await;
+    let index = "cache-core:tag:burst";
+    let members: i64 = redis::cmd("ZCARD")
+        .arg(index)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(members, 100);
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(index)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        ttl > 0 && ttl <= 300,
+        "the index lives as long as its last member: {ttl}"
+    );
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    cache
+        .insert_tagged(Flash(1000), "v".into(), &["burst"])
+        .await;
+    let members: i64 = redis::cmd("ZCARD")
+        .arg(index)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(members, 1, "expired members were pruned on the next write");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg(index)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(exists, 0, "the index expired with its last member");
+}

@@ -95,6 +95,9 @@ struct LoadLock {
     poll: Duration,
 }
 
+/// Where tag invalidations in the far tier are counted (their keys' namespaces are unknown).
+const TAGS_NAMESPACE: &str = "(tags)";
+
 /// Appended to a rendered key to name its load lease. `%` followed by a letter that is not a
 /// hex digit cannot come out of segment escaping, so no user key collides with it.
 const LOAD_LEASE_SUFFIX: &str = "%load";
@@ -249,6 +252,56 @@ impl Cache {
     /// copy it.
     pub async fn insert_arc<K: CacheKey>(&self, key: K, value: Arc<K::Value>) {
         self.store(key, Some(value)).await;
+    }
+
+    /// Writes `value` under `key` like [`insert`](Self::insert), and records it under each of
+    /// `tags`, so that [`invalidate_tag`](Self::invalidate_tag) removes it with the rest of
+    /// the tag (such as `Surrogate-Key` groups, or every cache entry of one merchant).
+    pub async fn insert_tagged<K: CacheKey>(&self, key: K, value: K::Value, tags: &[&str]) {
+        let ttl = K::POLICY.entry_ttl(fastrand::f64());
+        let value = Arc::new(value);
+        let tags: Arc<[String]> = tags.iter().map(|t| (*t).to_owned()).collect();
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
+        self.inner.stats.incr(ns, Counter::Insert);
+        if let Some(far) = &self.inner.far {
+            match <K::Codec as Codec<K::Value>>::encode(&value) {
+                Ok(bytes) => {
+                    let rendered = key.render();
+                    let _ = self
+                        .far_call(
+                            ns,
+                            "SET tagged",
+                            far.store.set_tagged(&rendered, &bytes, ttl, &tags),
+                        )
+                        .await;
+                }
+                Err(e) => {
+                    tracing::warn!(namespace = K::NAMESPACE, error = %e, "value does not encode; kept in process only")
+                }
+            }
+        }
+        self.store_near_tagged(key, Some(value), ttl, Some(tags));
+    }
+
+    /// Removes every entry written with `tag`, in every tier; returns how many keys the far
+    /// tier removed, or the in-process tier when there is none. On Redis the keys and the
+    /// tag's index go in one atomic step.
+    pub async fn invalidate_tag(&self, tag: &str) -> u64 {
+        let near = self
+            .inner
+            .near
+            .as_ref()
+            .map_or(0, |near| near.remove_tagged(tag));
+        let Some(far) = &self.inner.far else {
+            return near;
+        };
+        let ns = self.inner.stats.namespace(TAGS_NAMESPACE);
+        let removed = self
+            .far_call(ns, "invalidate tag", far.store.invalidate_tag(tag))
+            .await
+            .unwrap_or(0);
+        self.inner.stats.add(ns, Counter::Invalidation, removed);
+        removed
     }
 
     /// Writes every `(key, value)` pair; the far tier gets them in one pipeline.
@@ -491,6 +544,17 @@ impl Cache {
         value: Option<Arc<K::Value>>,
         ttl: Option<Duration>,
     ) {
+        self.store_near_tagged(key, value, ttl, None);
+    }
+
+    /// Keeps `value` in process for `ttl`, remembering its tags.
+    fn store_near_tagged<K: CacheKey>(
+        &self,
+        key: K,
+        value: Option<Arc<K::Value>>,
+        ttl: Option<Duration>,
+        tags: Option<Arc<[String]>>,
+    ) {
         let Some(near) = &self.inner.near else {
             return;
         };
@@ -516,6 +580,7 @@ impl Cache {
             },
             value,
             weight: bound.weight_of(bytes),
+            tags,
         };
         near.insert(key, entry);
     }

@@ -85,6 +85,13 @@ pub trait CacheKey: Hash + Eq + Clone + Send + Sync + 'static {
     }
 }
 
+/// `segment` with every separator, glob and hash-tag character escaped.
+pub(crate) fn escape_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    escape::push_escaped(&mut out, segment);
+    out
+}
+
 /// Writes the layout's prefix of `K` into `text`.
 pub(crate) fn write_prefix<K: CacheKey>(text: &mut String) {
     match K::LAYOUT.fixed_prefix() {

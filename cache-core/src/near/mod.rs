@@ -159,6 +159,15 @@ impl NearStore {
             .sum()
     }
 
+    /// Removes every entry written with `tag`; returns how many.
+    pub(crate) fn remove_tagged(&self, tag: &str) -> u64 {
+        self.table
+            .stores()
+            .iter()
+            .map(|store| store.remove_tagged(tag, &self.stats))
+            .sum()
+    }
+
     /// The rendered keys of the live entries in `prefix`.
     pub(crate) fn keys_with_prefix(&self, prefix: &KeyPrefix, now: u64) -> Vec<String> {
         let mut keys = Vec::new();

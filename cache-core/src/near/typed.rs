@@ -24,6 +24,8 @@ pub(crate) struct TypedValue<V> {
     /// Clock nanos after which a hit reloads the entry in the background; `u64::MAX` for never.
     pub(crate) refresh_at: u64,
     pub(crate) weight: u32,
+    /// The tags the entry was written with, for `invalidate_tag`; `None` for most entries.
+    pub(crate) tags: Option<Arc<[String]>>,
 }
 
 impl<V> Clone for TypedValue<V> {
@@ -34,6 +36,7 @@ impl<V> Clone for TypedValue<V> {
             expires_at: self.expires_at,
             refresh_at: self.refresh_at,
             weight: self.weight,
+            tags: self.tags.clone(),
         }
     }
 }
@@ -140,6 +143,8 @@ pub(crate) trait ErasedStore: Send + Sync {
     fn remove_prefix(&self, prefix: &KeyPrefix, stats: &StatsTable) -> u64;
     /// The rendered keys of the entries in `prefix` that are live at `now`.
     fn keys_with_prefix(&self, prefix: &KeyPrefix, now: u64, out: &mut Vec<String>);
+    /// Removes the entries written with `tag`, counting each; returns how many.
+    fn remove_tagged(&self, tag: &str, stats: &StatsTable) -> u64;
     /// Whether any key of this type can be in `prefix`.
     fn may_hold(&self, prefix: &KeyPrefix) -> bool;
     fn set_capacity(&self, capacity: u64);
@@ -174,6 +179,22 @@ impl<K: CacheKey> ErasedStore for TypedStore<K> {
             true
         });
         out.append(&mut found.into_inner());
+    }
+
+    fn remove_tagged(&self, tag: &str, stats: &StatsTable) -> u64 {
+        let removed = Cell::new(0u64);
+        self.map.retain(|_, value| {
+            let hit = value
+                .tags
+                .as_ref()
+                .is_some_and(|tags| tags.iter().any(|t| t == tag));
+            if hit {
+                removed.set(removed.get() + 1);
+            }
+            !hit
+        });
+        stats.add(self.namespace, Counter::Invalidation, removed.get());
+        removed.get()
     }
 
     fn may_hold(&self, prefix: &KeyPrefix) -> bool {

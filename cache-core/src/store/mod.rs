@@ -65,6 +65,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Writes every entry, in one round trip.
     fn set_many<'a>(&'a self, entries: &'a [StoreEntry]) -> StoreFuture<'a, ()>;
 
+    /// Writes `value` under `key` like [`set`](Self::set), and records `key` under each of
+    /// `tags` (rendered tag names) for [`invalidate_tag`](Self::invalidate_tag).
+    fn set_tagged<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Option<Duration>,
+        tags: &'a [String],
+    ) -> StoreFuture<'a, ()>;
+
+    /// Removes every key recorded under `tag` and the tag's index, atomically; returns how
+    /// many keys were removed.
+    fn invalidate_tag<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, u64>;
+
     /// Removes `keys`; returns how many existed.
     fn delete<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, u64>;
 

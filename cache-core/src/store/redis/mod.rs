@@ -47,6 +47,8 @@ pub struct RedisStore {
     options: RedisOptions,
     increment: redis::Script,
     unlock: redis::Script,
+    set_tagged: redis::Script,
+    invalidate_tag: redis::Script,
     /// The URL with the password hidden, for messages.
     display_url: String,
 }
@@ -202,6 +204,8 @@ impl RedisStore {
             options,
             increment: redis::Script::new(scripts::INCREMENT),
             unlock: redis::Script::new(scripts::UNLOCK),
+            set_tagged: redis::Script::new(scripts::SET_TAGGED),
+            invalidate_tag: redis::Script::new(scripts::INVALIDATE_TAG),
             display_url,
         };
         store.ping().await.map_err(|e| {
@@ -345,6 +349,12 @@ impl RedisStore {
     }
 }
 
+/// The key of a tag's index. The tag text is escaped like a key segment, so a tag cannot name
+/// another tag's index or a user key.
+fn tag_index(tag: &str) -> String {
+    format!("cache-core:tag:{}", crate::key::escape_segment(tag))
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
@@ -393,6 +403,32 @@ impl Store for RedisStore {
                 cmd.ignore();
             }
             self.query_pipe(&pipe).await
+        })
+    }
+
+    fn set_tagged<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Option<Duration>,
+        tags: &'a [String],
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut invocation = self.set_tagged.key(key);
+            for tag in tags {
+                invocation.key(tag_index(tag));
+            }
+            invocation.arg(value).arg(ttl.map_or(0, millis));
+            let _: i64 = self.invoke(invocation).await?;
+            Ok(())
+        })
+    }
+
+    fn invalidate_tag<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let mut invocation = self.invalidate_tag.key(tag_index(tag));
+            invocation.arg(0);
+            self.invoke(invocation).await
         })
     }
 

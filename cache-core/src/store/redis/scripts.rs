@@ -20,3 +20,42 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 ";
+
+/// `SET` with a TTL, recorded in each tag's index: a sorted set of keys scored by their expiry
+/// (Unix milliseconds, `+inf` for none). Expired members are pruned on every write, and the
+/// index itself expires with its last member, so an index never outgrows its live keys.
+/// KEYS[1] key, KEYS[2..] tag indexes; ARGV[1] value; ARGV[2] TTL in milliseconds, 0 for none.
+pub(super) const SET_TAGGED: &str = r"
+local ttl = tonumber(ARGV[2])
+if ttl > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+for i = 2, #KEYS do
+  local score = '+inf'
+  if ttl > 0 then score = now + ttl end
+  redis.call('ZADD', KEYS[i], score, KEYS[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. now)
+  local top = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
+  if top[2] == 'inf' then
+    redis.call('PERSIST', KEYS[i])
+  else
+    redis.call('PEXPIREAT', KEYS[i], math.floor(tonumber(top[2])))
+  end
+end
+return 1
+";
+
+/// Removes every key of a tag and the tag's index, in one atomic step. KEYS[1] tag index.
+pub(super) const INVALIDATE_TAG: &str = r"
+local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+local removed = 0
+for i = 1, #members, 500 do
+  removed = removed + redis.call('UNLINK', unpack(members, i, math.min(i + 499, #members)))
+end
+redis.call('UNLINK', KEYS[1])
+return removed
+";
