@@ -762,3 +762,173 @@ async fn tag_indexes_shed_expired_members_and_expire_with_the_last() {
         .unwrap();
     assert_eq!(exists, 0, "the index expired with its last member");
 }
+
+/// Seed 000's main verification state, `{network}:{account}`, a hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Verification {
+    status: String,
+    created_at: String,
+    updated_at: String,
+    media_types: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct VerificationKey {
+    network: String,
+    account: String,
+}
+
+impl CacheKey for VerificationKey {
+    type Value = Verification;
+    type Codec = cache_core::codec::Fields;
+    const NAMESPACE: &'static str = "verification";
+    const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
+    const LAYOUT: KeyLayout = KeyLayout::template("");
+    fn write_key(&self, key: &mut KeyWriter<'_>) {
+        key.segment_str(&self.network).segment_str(&self.account);
+    }
+}
+
+/// Seed 000's per-media state, `{network}:{account}:{media}`, with a number and a flag to
+/// show typed fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct MediaState {
+    name: String,
+    status: String,
+    token: String,
+    attempts: u32,
+    verified: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct MediaKey {
+    network: String,
+    account: String,
+    media: String,
+}
+
+impl CacheKey for MediaKey {
+    type Value = MediaState;
+    type Codec = cache_core::codec::Fields;
+    const NAMESPACE: &'static str = "media_state";
+    const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
+    const LAYOUT: KeyLayout = KeyLayout::template("");
+    fn write_key(&self, key: &mut KeyWriter<'_>) {
+        key.segment_str(&self.network)
+            .segment_str(&self.account)
+            .segment_str(&self.media);
+    }
+}
+
+const ACCOUNT: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+
+#[tokio::test]
+async fn seed_000_hashes_are_shared_field_by_field() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let mut conn = raw(&url).await;
+    // What seed 000's Python writes: hmset(f"{network}:{address}", {...}).
+    let _: () = redis::cmd("HSET")
+        .arg(format!("polkadot:{ACCOUNT}"))
+        .arg(&[
+            ("status", "Pending"),
+            ("created_at", "2024-01-11T22:25:36"),
+            ("updated_at", "2024-01-11T22:26:36"),
+            ("media_types", "discord,twitter,matrix"),
+        ])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let cache = redis_cache(&url).await;
+    let key = VerificationKey {
+        network: "polkadot".into(),
+        account: ACCOUNT.into(),
+    };
+    let state = cache
+        .get(&key)
+        .await
+        .expect("read from the Python-written hash");
+    assert_eq!(state.status, "Pending");
+    assert_eq!(
+        state.media_types.split(',').collect::<Vec<_>>(),
+        ["discord", "twitter", "matrix"]
+    );
+
+    // What the Rust service writes, Python reads with hgetall: text fields, one per field.
+    let media = MediaKey {
+        network: "polkadot".into(),
+        account: ACCOUNT.into(),
+        media: "discord".into(),
+    };
+    let value = MediaState {
+        name: "patchwinner".into(),
+        status: "Pending".into(),
+        token: "Q8KGYC7P".into(),
+        attempts: 2,
+        verified: false,
+    };
+    cache.insert(media.clone(), value.clone()).await;
+    let mut fields: Vec<(String, String)> = redis::cmd("HGETALL")
+        .arg(format!("polkadot:{ACCOUNT}:discord"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    fields.sort();
+    let expected = [
+        ("attempts", "2"),
+        ("name", "patchwinner"),
+        ("status", "Pending"),
+        ("token", "Q8KGYC7P"),
+        ("verified", "false"),
+    ];
+    assert_eq!(
+        fields,
+        expected.map(|(f, v)| (f.to_string(), v.to_string()))
+    );
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(format!("polkadot:{ACCOUNT}:discord"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(ttl > 3_500_000, "{ttl}");
+
+    // Another instance reads it back typed; a rewrite replaces every field.
+    let other = redis_cache(&url).await;
+    assert_eq!(*other.get(&media).await.unwrap(), value);
+    let done = MediaState {
+        status: "Done".into(),
+        verified: true,
+        ..value
+    };
+    other.insert(media.clone(), done.clone()).await;
+    assert_eq!(*redis_cache(&url).await.get(&media).await.unwrap(), done);
+
+    // A hash that does not fit the struct is a miss, counted and deleted.
+    let _: () = redis::cmd("HSET")
+        .arg("kusama:x:discord")
+        .arg("attempts")
+        .arg("many")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let bad = MediaKey {
+        network: "kusama".into(),
+        account: "x".into(),
+        media: "discord".into(),
+    };
+    assert!(cache.get(&bad).await.is_none());
+    assert_eq!(
+        cache
+            .stats()
+            .namespace("media_state")
+            .unwrap()
+            .counts
+            .decode_errors,
+        1
+    );
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg("kusama:x:discord")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(exists, 0);
+}

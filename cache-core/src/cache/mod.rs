@@ -158,11 +158,20 @@ impl Cache {
     async fn far_lookup<K: CacheKey>(&self, key: &K, rendered: &str) -> Option<Arc<K::Value>> {
         let far = self.inner.far.as_ref()?;
         let ns = self.inner.stats.namespace(K::NAMESPACE);
-        let bytes = self
-            .far_call(ns, "GET", far.store.get(rendered))
-            .await
-            .ok()??;
-        match <K::Codec as Codec<K::Value>>::decode(&bytes) {
+        let decoded = if <K::Codec as Codec<K::Value>>::HASH {
+            let fields = self
+                .far_call(ns, "HGETALL", far.store.get_hash(rendered))
+                .await
+                .ok()??;
+            <K::Codec as Codec<K::Value>>::decode_fields(&fields)
+        } else {
+            let bytes = self
+                .far_call(ns, "GET", far.store.get(rendered))
+                .await
+                .ok()??;
+            <K::Codec as Codec<K::Value>>::decode(&bytes)
+        };
+        match decoded {
             Ok(value) => {
                 let value = Arc::new(value);
                 self.store_near(key.clone(), Some(value.clone()), self.inner.near_ttl);
@@ -211,7 +220,12 @@ impl Cache {
             return out;
         }
         let ns = self.inner.stats.namespace(K::NAMESPACE);
-        if let Some(far) = &self.inner.far {
+        if self.inner.far.is_some() && <K::Codec as Codec<K::Value>>::HASH {
+            // Hashes have no multi-key read; ask for each.
+            for &i in &missing {
+                out[i] = self.far_lookup(&keys[i], &keys[i].render()).await;
+            }
+        } else if let Some(far) = &self.inner.far {
             let rendered: Vec<String> = missing.iter().map(|&i| keys[i].render()).collect();
             if let Ok(values) = self
                 .far_call(ns, "MGET", far.store.get_many(&rendered))
@@ -263,7 +277,13 @@ impl Cache {
         let tags: Arc<[String]> = tags.iter().map(|t| (*t).to_owned()).collect();
         let ns = self.inner.stats.namespace(K::NAMESPACE);
         self.inner.stats.incr(ns, Counter::Insert);
-        if let Some(far) = &self.inner.far {
+        if <K::Codec as Codec<K::Value>>::HASH {
+            tracing::warn!(
+                namespace = K::NAMESPACE,
+                "tags on hash-shaped values apply in process only; the far tier keeps the hash untagged"
+            );
+            self.store_far(&key, Some(&value), ttl).await;
+        } else if let Some(far) = &self.inner.far {
             match <K::Codec as Codec<K::Value>>::encode(&value) {
                 Ok(bytes) => {
                     let rendered = key.render();
@@ -306,6 +326,13 @@ impl Cache {
 
     /// Writes every `(key, value)` pair; the far tier gets them in one pipeline.
     pub async fn insert_many<K: CacheKey>(&self, entries: Vec<(K, K::Value)>) {
+        if self.inner.far.is_some() && <K::Codec as Codec<K::Value>>::HASH {
+            // Hashes are written one by one, each atomically.
+            for (key, value) in entries {
+                self.insert(key, value).await;
+            }
+            return;
+        }
         let ns = self.inner.stats.namespace(K::NAMESPACE);
         let mut batch = Vec::with_capacity(entries.len());
         for (key, value) in entries {
@@ -513,10 +540,23 @@ impl Cache {
         let (Some(far), Some(value)) = (&self.inner.far, value) else {
             return;
         };
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
+        let rendered = key.render();
+        if <K::Codec as Codec<K::Value>>::HASH {
+            match <K::Codec as Codec<K::Value>>::encode_fields(value) {
+                Ok(fields) => {
+                    let _ = self
+                        .far_call(ns, "HSET", far.store.set_hash(&rendered, &fields, ttl))
+                        .await;
+                }
+                Err(e) => {
+                    tracing::warn!(namespace = K::NAMESPACE, error = %e, "value is not a flat struct; kept in process only")
+                }
+            }
+            return;
+        }
         match <K::Codec as Codec<K::Value>>::encode(value) {
             Ok(bytes) => {
-                let ns = self.inner.stats.namespace(K::NAMESPACE);
-                let rendered = key.render();
                 let _ = self
                     .far_call(ns, "SET", far.store.set(&rendered, &bytes, ttl))
                     .await;

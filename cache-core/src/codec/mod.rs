@@ -6,6 +6,7 @@
 //! | [`Json`] | JSON text | keys shared with Python or Node services, as in the seeds |
 //! | [`Text`] | `Display` / `FromStr` | plain strings and numbers (`otp:<mobile>` = `"123456"`) |
 //! | [`Raw`] | the bytes themselves | `Vec<u8>` values |
+//! | [`Fields`] | a Redis hash, one field per struct field | hashes other services read with `HGETALL` (seed 000) |
 //! | `Bincode` (feature `bincode`) | bincode 2.x, serde mode | compatibility with bincode data |
 //!
 //! The default was chosen by measuring encode + decode time and size of a typical five-field
@@ -29,6 +30,7 @@
 #[cfg(feature = "bincode")]
 mod bincode;
 mod error;
+mod fields;
 mod json;
 mod postcard;
 mod raw;
@@ -37,6 +39,7 @@ mod text;
 #[cfg(feature = "bincode")]
 pub use self::bincode::Bincode;
 pub use self::error::CodecError;
+pub use self::fields::Fields;
 pub use self::json::Json;
 pub use self::postcard::Postcard;
 pub use self::raw::Raw;
@@ -65,6 +68,39 @@ pub trait Codec<V>: Send + Sync + 'static {
     /// [`CodecError`] when the bytes are not a valid encoding of `V`: written by another codec
     /// or format version, truncated, or corrupted.
     fn decode(bytes: &[u8]) -> Result<V, CodecError>;
+
+    /// Whether a far tier stores values as a hash, one field per struct field, through
+    /// [`encode_fields`](Self::encode_fields) and [`decode_fields`](Self::decode_fields)
+    /// (the [`Fields`] codec) instead of one string of bytes.
+    const HASH: bool = false;
+
+    /// The value as `(field, text)` pairs.
+    ///
+    /// # Errors
+    ///
+    /// [`CodecError`] when the value is not a flat struct, or for codecs that are not
+    /// hash-shaped (the default).
+    fn encode_fields(value: &V) -> Result<Vec<(String, String)>, CodecError> {
+        let _ = value;
+        Err(CodecError::encode(
+            Self::NAME,
+            "this codec does not store values as hash fields",
+        ))
+    }
+
+    /// A value from `(field, text)` pairs.
+    ///
+    /// # Errors
+    ///
+    /// [`CodecError`] when a field is missing or does not parse, or for codecs that are not
+    /// hash-shaped (the default).
+    fn decode_fields(fields: &[(String, String)]) -> Result<V, CodecError> {
+        let _ = fields;
+        Err(CodecError::decode(
+            Self::NAME,
+            "this codec does not store values as hash fields",
+        ))
+    }
 }
 
 /// The codec used where a key type does not choose one.

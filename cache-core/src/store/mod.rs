@@ -79,6 +79,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// many keys were removed.
     fn invalidate_tag<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, u64>;
 
+    /// Replaces whatever is under `key` with a hash of `fields`, living `ttl`, atomically.
+    fn set_hash<'a>(
+        &'a self,
+        key: &'a str,
+        fields: &'a [(String, String)],
+        ttl: Option<Duration>,
+    ) -> StoreFuture<'a, ()>;
+
+    /// The fields of the hash under `key`; `None` when there is none.
+    fn get_hash<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<(String, String)>>>;
+
     /// Removes `keys`; returns how many existed.
     fn delete<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, u64>;
 

@@ -424,6 +424,32 @@ impl Store for RedisStore {
         })
     }
 
+    fn set_hash<'a>(
+        &'a self,
+        key: &'a str,
+        fields: &'a [(String, String)],
+        ttl: Option<Duration>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut pipe = redis::pipe();
+            pipe.atomic().cmd("DEL").arg(key).ignore();
+            if !fields.is_empty() {
+                pipe.cmd("HSET").arg(key).arg(fields).ignore();
+                if let Some(ttl) = ttl {
+                    pipe.cmd("PEXPIRE").arg(key).arg(millis(ttl)).ignore();
+                }
+            }
+            self.query_pipe(&pipe).await
+        })
+    }
+
+    fn get_hash<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<(String, String)>>> {
+        Box::pin(async move {
+            let fields: Vec<(String, String)> = self.query(redis::cmd("HGETALL").arg(key)).await?;
+            Ok((!fields.is_empty()).then_some(fields))
+        })
+    }
+
     fn invalidate_tag<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, u64> {
         Box::pin(async move {
             let mut invocation = self.invalidate_tag.key(tag_index(tag));
