@@ -59,7 +59,7 @@ pub mod store;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 
-pub use cache::{Cache, CacheBuilder, Lease};
+pub use cache::{Cache, CacheBuilder, Lease, Strict};
 pub use clock::{Clock, MockClock};
 pub use codec::Codec;
 pub use error::{Error, ErrorKind};

@@ -932,3 +932,50 @@ async fn seed_000_hashes_are_shared_field_by_field() {
         .unwrap();
     assert_eq!(exists, 0);
 }
+
+#[tokio::test]
+async fn strict_mode_reports_what_fail_open_absorbs() {
+    let mut server = RedisServer::start().unwrap();
+    let options = RedisOptions::default()
+        .command_timeout(Duration::from_millis(300))
+        .reconnect_retries(0);
+    let store = RedisStore::connect_with(&server.url(), options)
+        .await
+        .unwrap();
+    let cache = Cache::builder()
+        .far(store)
+        .near(false)
+        .circuit_breaker(100, Duration::from_millis(10))
+        .build()
+        .unwrap();
+    cache.strict().insert(Token(1), "one".into()).await.unwrap();
+    assert_eq!(
+        cache
+            .strict()
+            .get(&Token(1))
+            .await
+            .unwrap()
+            .as_deref()
+            .map(String::as_str),
+        Some("one")
+    );
+    assert!(
+        cache.strict().get(&Token(2)).await.unwrap().is_none(),
+        "a miss is not an error"
+    );
+
+    server.stop();
+    let err = cache.strict().get(&Token(1)).await.unwrap_err();
+    assert_eq!(err.kind(), cache_core::ErrorKind::Store, "{err}");
+    assert!(cache.strict().insert(Token(1), "two".into()).await.is_err());
+    assert!(cache.strict().invalidate(&Token(1)).await.is_err());
+    assert!(
+        cache
+            .strict()
+            .invalidate_prefix(&KeyPrefix::namespace::<Token>().unwrap())
+            .await
+            .is_err()
+    );
+    // The fail-open API, same cache, same moment: a miss.
+    assert!(cache.get(&Token(1)).await.is_none());
+}

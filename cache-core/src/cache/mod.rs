@@ -48,12 +48,14 @@ mod builder;
 mod counter;
 mod lease;
 mod load;
+mod strict;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use builder::CacheBuilder;
 pub use lease::Lease;
+pub use strict::Strict;
 
 use crate::clock::Clock;
 use crate::codec::Codec;
@@ -63,6 +65,7 @@ use crate::flight::Flights;
 use crate::key::{CacheKey, KeyPrefix};
 use crate::near::{NearStore, TypedValue};
 use crate::stats::{CacheStats, Counter, NamespaceId, StatsTable};
+use crate::store::StoreError;
 
 /// A typed cache: cheap to clone, every clone sees the same entries.
 #[derive(Clone)]
@@ -156,30 +159,42 @@ impl Cache {
     /// Reads and decodes `key` from the far tier, keeping a copy in process; `None` when it is
     /// absent, undecodable (then deleted) or the far tier failed.
     async fn far_lookup<K: CacheKey>(&self, key: &K, rendered: &str) -> Option<Arc<K::Value>> {
-        let far = self.inner.far.as_ref()?;
+        self.try_far_lookup(key, rendered).await.ok().flatten()
+    }
+
+    /// [`far_lookup`](Self::far_lookup) that reports a failed far tier.
+    async fn try_far_lookup<K: CacheKey>(
+        &self,
+        key: &K,
+        rendered: &str,
+    ) -> Result<Option<Arc<K::Value>>, StoreError> {
+        let Some(far) = self.inner.far.as_ref() else {
+            return Ok(None);
+        };
         let ns = self.inner.stats.namespace(K::NAMESPACE);
         let decoded = if <K::Codec as Codec<K::Value>>::HASH {
-            let fields = self
+            let Some(fields) = self
                 .far_call(ns, "HGETALL", far.store.get_hash(rendered))
-                .await
-                .ok()??;
+                .await?
+            else {
+                return Ok(None);
+            };
             <K::Codec as Codec<K::Value>>::decode_fields(&fields)
         } else {
-            let bytes = self
-                .far_call(ns, "GET", far.store.get(rendered))
-                .await
-                .ok()??;
+            let Some(bytes) = self.far_call(ns, "GET", far.store.get(rendered)).await? else {
+                return Ok(None);
+            };
             <K::Codec as Codec<K::Value>>::decode(&bytes)
         };
         match decoded {
             Ok(value) => {
                 let value = Arc::new(value);
                 self.store_near(key.clone(), Some(value.clone()), self.inner.near_ttl);
-                Some(value)
+                Ok(Some(value))
             }
             Err(e) => {
                 self.drop_undecodable(ns, rendered, &e).await;
-                None
+                Ok(None)
             }
         }
     }
@@ -537,34 +552,36 @@ impl Cache {
         value: Option<&K::Value>,
         ttl: Option<Duration>,
     ) {
+        if let Err(e) = self.try_store_far(key, value, ttl).await
+            && e.kind() == crate::ErrorKind::Codec
+        {
+            // Store failures were logged by the failure policy; this one was not.
+            tracing::warn!(namespace = K::NAMESPACE, error = %e, "value does not encode for the far tier; kept in process only");
+        }
+    }
+
+    /// [`store_far`](Self::store_far) that reports failures.
+    async fn try_store_far<K: CacheKey>(
+        &self,
+        key: &K,
+        value: Option<&K::Value>,
+        ttl: Option<Duration>,
+    ) -> Result<(), Error> {
         let (Some(far), Some(value)) = (&self.inner.far, value) else {
-            return;
+            return Ok(());
         };
         let ns = self.inner.stats.namespace(K::NAMESPACE);
         let rendered = key.render();
         if <K::Codec as Codec<K::Value>>::HASH {
-            match <K::Codec as Codec<K::Value>>::encode_fields(value) {
-                Ok(fields) => {
-                    let _ = self
-                        .far_call(ns, "HSET", far.store.set_hash(&rendered, &fields, ttl))
-                        .await;
-                }
-                Err(e) => {
-                    tracing::warn!(namespace = K::NAMESPACE, error = %e, "value is not a flat struct; kept in process only")
-                }
-            }
-            return;
+            let fields = <K::Codec as Codec<K::Value>>::encode_fields(value)?;
+            self.far_call(ns, "HSET", far.store.set_hash(&rendered, &fields, ttl))
+                .await?;
+        } else {
+            let bytes = <K::Codec as Codec<K::Value>>::encode(value)?;
+            self.far_call(ns, "SET", far.store.set(&rendered, &bytes, ttl))
+                .await?;
         }
-        match <K::Codec as Codec<K::Value>>::encode(value) {
-            Ok(bytes) => {
-                let _ = self
-                    .far_call(ns, "SET", far.store.set(&rendered, &bytes, ttl))
-                    .await;
-            }
-            Err(e) => {
-                tracing::warn!(namespace = K::NAMESPACE, error = %e, "value does not encode; kept in process only")
-            }
-        }
+        Ok(())
     }
 
     /// Keeps `value` in process with the key type's TTL, capped by `cap`.

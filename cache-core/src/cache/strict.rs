@@ -1,0 +1,140 @@
+//! [`Strict`]: the cache's operations with far-tier failures reported instead of absorbed.
+
+use std::sync::Arc;
+
+use super::Cache;
+use crate::error::Error;
+use crate::key::{CacheKey, KeyPrefix};
+use crate::stats::Counter;
+
+/// The opt-in strict mode: the same operations as [`Cache`], returning the far tier's errors
+/// instead of failing open. Take it with [`Cache::strict`].
+///
+/// A miss is still `Ok(None)`, and an entry that does not decode is still a miss (counted and
+/// deleted): only a far tier that cannot be reached, times out, is skipped by the circuit
+/// breaker or answers an error is reported.
+///
+/// # Example
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use std::time::Duration;
+/// use cache_core::{Cache, CacheKey, KeyWriter, Policy, codec::Postcard};
+///
+/// #[derive(Clone, PartialEq, Eq, Hash)]
+/// struct Balance(u64);
+/// impl CacheKey for Balance {
+///     type Value = i64;
+///     type Codec = Postcard;
+///     const NAMESPACE: &'static str = "balance";
+///     const POLICY: Policy = Policy::ttl(Duration::from_secs(5));
+///     fn write_key(&self, key: &mut KeyWriter<'_>) { key.segment(self.0); }
+/// }
+///
+/// let cache = Cache::new(100);
+/// cache.strict().insert(Balance(1), 250).await?;
+/// assert_eq!(cache.strict().get(&Balance(1)).await?.as_deref(), Some(&250));
+/// # Ok::<(), cache_core::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Strict<'a> {
+    cache: &'a Cache,
+}
+
+impl Cache {
+    /// This cache in strict mode: far-tier failures are returned, not absorbed.
+    pub fn strict(&self) -> Strict<'_> {
+        Strict { cache: self }
+    }
+}
+
+impl Strict<'_> {
+    /// As [`Cache::get`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] of kind [`Store`](crate::ErrorKind::Store) when the far tier fails.
+    pub async fn get<K: CacheKey>(&self, key: &K) -> Result<Option<Arc<K::Value>>, Error> {
+        let cache = self.cache;
+        if let super::Near::Hit(entry, namespace) = cache.near(key) {
+            cache.inner.stats.incr(namespace, Counter::Hit);
+            return Ok(entry.value);
+        }
+        let found = cache.try_far_lookup(key, &key.render()).await?;
+        let ns = cache.inner.stats.namespace(K::NAMESPACE);
+        cache.inner.stats.incr(
+            ns,
+            if found.is_some() {
+                Counter::Hit
+            } else {
+                Counter::Miss
+            },
+        );
+        Ok(found)
+    }
+
+    /// As [`Cache::insert`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] of kind [`Store`](crate::ErrorKind::Store) when the far tier fails, or
+    /// [`Codec`](crate::ErrorKind::Codec) when the value does not encode; the in-process copy
+    /// is written either way.
+    pub async fn insert<K: CacheKey>(&self, key: K, value: K::Value) -> Result<(), Error> {
+        let value = Arc::new(value);
+        match self.cache.store_local(key.clone(), Some(value.clone())) {
+            Some(ttl) => self.cache.try_store_far(&key, Some(&value), ttl).await,
+            None => Ok(()),
+        }
+    }
+
+    /// As [`Cache::invalidate`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] of kind [`Store`](crate::ErrorKind::Store) when the far tier fails; the
+    /// in-process copy is removed either way.
+    pub async fn invalidate<K: CacheKey>(&self, key: &K) -> Result<(), Error> {
+        let cache = self.cache;
+        let ns = cache.inner.stats.namespace(K::NAMESPACE);
+        if let Some(near) = &cache.inner.near
+            && near.remove(key).is_some()
+        {
+            cache.inner.stats.incr(ns, Counter::Invalidation);
+        }
+        if let Some(far) = &cache.inner.far {
+            let keys = [key.render()];
+            cache
+                .far_call(ns, "UNLINK", far.store.delete(&keys))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// As [`Cache::invalidate_prefix`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Cache::invalidate_prefix`], and the far tier's failure.
+    pub async fn invalidate_prefix(&self, prefix: &KeyPrefix) -> Result<u64, Error> {
+        let cache = self.cache;
+        if prefix.as_str().is_empty() {
+            return Err(Error::unbounded_prefix(prefix.namespace_name()));
+        }
+        let near = cache
+            .inner
+            .near
+            .as_ref()
+            .map_or(0, |near| near.remove_prefix(prefix));
+        let Some(far) = &cache.inner.far else {
+            return Ok(near);
+        };
+        let ns = cache.inner.stats.namespace(prefix.namespace_name());
+        let removed = cache
+            .far_call(ns, "SCAN+UNLINK", far.store.delete_prefix(prefix))
+            .await?;
+        cache.inner.stats.add(ns, Counter::Invalidation, removed);
+        Ok(removed)
+    }
+}
