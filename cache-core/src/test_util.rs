@@ -33,12 +33,21 @@ use std::time::{Duration, Instant};
 pub struct RedisServerBuilder {
     password: Option<String>,
     binary: Option<PathBuf>,
+    tls: bool,
 }
 
 impl RedisServerBuilder {
     /// Requires clients to authenticate with `password` (`requirepass`).
     pub fn password(mut self, password: impl Into<String>) -> Self {
         self.password = Some(password.into());
+        self
+    }
+
+    /// Serves TLS only (`rediss://`), with a certificate for `127.0.0.1` and `localhost` from a
+    /// private CA made for this server with the `openssl` command; clients trust it through
+    /// [`RedisServer::tls_ca_pem`]. Needs a redis-server built with TLS (Debian's is).
+    pub fn tls(mut self) -> Self {
+        self.tls = true;
         self
     }
 
@@ -54,6 +63,11 @@ impl RedisServerBuilder {
     ///
     /// When `redis-server` cannot be run or does not answer within ten seconds.
     pub fn start(self) -> io::Result<RedisServer> {
+        let tls = if self.tls {
+            Some(TlsFiles::make()?)
+        } else {
+            None
+        };
         let mut last = None;
         // Another process may take the free port between our check and redis-server's bind.
         for _ in 0..5 {
@@ -62,6 +76,7 @@ impl RedisServerBuilder {
                 child: None,
                 port,
                 settings: self.clone(),
+                tls: tls.clone(),
             };
             match server.spawn() {
                 Ok(()) => return Ok(server),
@@ -78,6 +93,93 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     settings: RedisServerBuilder,
+    tls: Option<TlsFiles>,
+}
+
+/// A private CA and a server certificate, in a temporary folder removed with the server.
+#[derive(Debug, Clone)]
+struct TlsFiles {
+    dir: PathBuf,
+}
+
+impl TlsFiles {
+    fn make() -> io::Result<Self> {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("cache-core-tls-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(
+            dir.join("ext.cnf"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+        )?;
+        let steps: [&[&str]; 3] = [
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=cache-core test CA",
+            ],
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=localhost",
+            ],
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.crt",
+                "-days",
+                "2",
+                "-extfile",
+                "ext.cnf",
+            ],
+        ];
+        for args in steps {
+            let status = Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!("cannot run openssl to make test certificates: {e}"),
+                    )
+                })?;
+            if !status.success() {
+                return Err(io::Error::other(format!(
+                    "openssl {} failed ({status})",
+                    args[0]
+                )));
+            }
+        }
+        Ok(Self { dir })
+    }
 }
 
 fn free_port() -> io::Result<u16> {
@@ -120,11 +222,28 @@ impl RedisServer {
         self.port
     }
 
-    /// The URL to connect with, password included.
+    /// The URL to connect with, password included: `rediss://` for a TLS server.
     pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
         match &self.settings.password {
-            Some(password) => format!("redis://:{password}@127.0.0.1:{}/0", self.port),
-            None => format!("redis://127.0.0.1:{}/0", self.port),
+            Some(password) => format!("{scheme}://:{password}@127.0.0.1:{}/0", self.port),
+            None => format!("{scheme}://127.0.0.1:{}/0", self.port),
+        }
+    }
+
+    /// The PEM certificate of the CA that signed a TLS server's certificate.
+    ///
+    /// # Errors
+    ///
+    /// When the server does not serve TLS, or the file cannot be read.
+    pub fn tls_ca_pem(&self) -> io::Result<Vec<u8>> {
+        match &self.tls {
+            Some(files) => std::fs::read(files.dir.join("ca.crt")),
+            None => Err(io::Error::other("this server does not serve TLS")),
         }
     }
 
@@ -189,6 +308,22 @@ impl RedisServer {
         if let Some(password) = &self.settings.password {
             cmd.args(["--requirepass", password]);
         }
+        if let Some(files) = &self.tls {
+            let path = |name: &str| files.dir.join(name).to_string_lossy().into_owned();
+            cmd.args(["--port", "0", "--tls-port", &self.port.to_string()])
+                .args([
+                    "--tls-cert-file",
+                    &path("server.crt"),
+                    "--tls-key-file",
+                    &path("server.key"),
+                ])
+                .args([
+                    "--tls-ca-cert-file",
+                    &path("ca.crt"),
+                    "--tls-auth-clients",
+                    "no",
+                ]);
+        }
         let mut child = cmd.spawn().map_err(|e| {
             io::Error::new(
                 e.kind(),
@@ -226,5 +361,8 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+        if let Some(files) = &self.tls {
+            let _ = std::fs::remove_dir_all(&files.dir);
+        }
     }
 }

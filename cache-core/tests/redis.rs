@@ -979,3 +979,47 @@ async fn strict_mode_reports_what_fail_open_absorbs() {
     // The fail-open API, same cache, same moment: a miss.
     assert!(cache.get(&Token(1)).await.is_none());
 }
+
+#[tokio::test]
+async fn tls_urls_with_auth_are_served_and_verified() {
+    let server = RedisServer::builder()
+        .tls()
+        .password("s3cret")
+        .start()
+        .unwrap();
+    assert!(server.url().starts_with("rediss://:s3cret@127.0.0.1:"));
+    let ca = server.tls_ca_pem().unwrap();
+    let store = RedisStore::connect_with(
+        &server.url(),
+        RedisOptions::default().tls_root_certificate(ca),
+    )
+    .await
+    .unwrap();
+    let cache = Cache::builder().far(store).near(false).build().unwrap();
+    cache
+        .insert(SessionKey("over-tls".into()), session(3))
+        .await;
+    assert_eq!(
+        *cache.get(&SessionKey("over-tls".into())).await.unwrap(),
+        session(3)
+    );
+
+    // Without the private CA, the certificate is refused: nothing is sent in the clear.
+    let untrusted =
+        RedisStore::connect_with(&server.url(), RedisOptions::default().reconnect_retries(0))
+            .await
+            .unwrap_err();
+    assert!(
+        matches!(
+            untrusted.kind(),
+            StoreErrorKind::Connection | StoreErrorKind::Protocol | StoreErrorKind::Config
+        ),
+        "{untrusted}"
+    );
+    // A plain connection to the TLS port does not get through either.
+    let plain = server.url().replace("rediss://", "redis://");
+    let options = RedisOptions::default()
+        .reconnect_retries(0)
+        .connect_timeout(Duration::from_secs(2));
+    assert!(RedisStore::connect_with(&plain, options).await.is_err());
+}

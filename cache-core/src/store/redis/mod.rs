@@ -1,7 +1,7 @@
 //! [`RedisStore`]: Redis as the far tier (feature `redis`).
 //!
-//! Built from a URL — `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS when
-//! redis-rs is built with a TLS feature — plus [`RedisOptions`]. [`RedisStore::connect`] pings
+//! Built from a URL — `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS with the
+//! `tls` feature — plus [`RedisOptions`]. [`RedisStore::connect`] pings
 //! the server before it returns, so a bad URL, a wrong password or an unreachable host is a
 //! clear error at start-up (seed 003's `open()`), not a failure on the first request.
 //!
@@ -161,7 +161,7 @@ impl RedisStore {
     /// As [`connect`](Self::connect).
     pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
         let display_url = redact(url);
-        let client = redis::Client::open(url).map_err(|e| {
+        let client = Self::client(url, &options).map_err(|e| {
             StoreError::new(
                 StoreErrorKind::Config,
                 format!("invalid Redis URL {display_url}: {e}"),
@@ -181,6 +181,10 @@ impl RedisStore {
                         .map(Backend::Shared)
                         .map_err(store_error)
                 }
+                Some(_) if options.tls_root_certificate.is_some() => Err(StoreError::new(
+                    StoreErrorKind::Config,
+                    "a custom TLS root certificate works with the multiplexed mode only",
+                )),
                 Some(size) => {
                     let manager = RedisConnectionManager::new(url).map_err(store_error)?;
                     let pool = bb8::Pool::builder()
@@ -217,6 +221,26 @@ impl RedisStore {
             .with_source(e)
         })?;
         Ok(store)
+    }
+
+    /// A redis-rs client for `url`, trusting `options`' root certificate when there is one.
+    fn client(url: &str, options: &RedisOptions) -> Result<redis::Client, RedisError> {
+        match &options.tls_root_certificate {
+            None => redis::Client::open(url),
+            #[cfg(feature = "tls")]
+            Some(pem) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                },
+            ),
+            #[cfg(not(feature = "tls"))]
+            Some(_) => Err(RedisError::from((
+                redis::ErrorKind::InvalidClientConfig,
+                "a TLS root certificate needs cache-core's `tls` feature",
+            ))),
+        }
     }
 
     /// Sends `PING`; a health check.

@@ -39,6 +39,7 @@ impl ConnectionMode {
 /// | [`mode`](Self::mode) | multiplexed | one shared connection, or a pool |
 /// | [`scan_batch`](Self::scan_batch) | 1000 | keys per `SCAN` step and per `UNLINK` batch in prefix operations |
 /// | [`reconnect_retries`](Self::reconnect_retries) | 3 | reconnection attempts per failure before a command reports the error |
+/// | [`tls_root_certificate`](Self::tls_root_certificate) | system roots | the CA a `rediss://` server's certificate must chain to |
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct RedisOptions {
@@ -47,6 +48,7 @@ pub struct RedisOptions {
     pub(super) mode: ConnectionMode,
     pub(super) scan_batch: usize,
     pub(super) reconnect_retries: usize,
+    pub(super) tls_root_certificate: Option<Vec<u8>>,
 }
 
 impl Default for RedisOptions {
@@ -57,6 +59,7 @@ impl Default for RedisOptions {
             mode: ConnectionMode::multiplexed(),
             scan_batch: 1000,
             reconnect_retries: 3,
+            tls_root_certificate: None,
         }
     }
 }
@@ -83,6 +86,14 @@ impl RedisOptions {
     /// Keys per `SCAN` step and per `UNLINK` batch (seed 003's `batch_size`).
     pub fn scan_batch(mut self, keys: usize) -> Self {
         self.scan_batch = keys.max(1);
+        self
+    }
+
+    /// Trusts the CA certificate `pem` (PEM bytes) for `rediss://` URLs, instead of the
+    /// system's roots: for a server with a private CA. Needs the `tls` feature and the
+    /// multiplexed mode.
+    pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_root_certificate = Some(pem.into());
         self
     }
 
