@@ -1023,3 +1023,41 @@ async fn tls_urls_with_auth_are_served_and_verified() {
         .connect_timeout(Duration::from_secs(2));
     assert!(RedisStore::connect_with(&plain, options).await.is_err());
 }
+
+async fn pings(url: &str) -> u64 {
+    let mut conn = raw(url).await;
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("cmdstat_ping:calls="))
+        .and_then(|rest| rest.split(',').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn the_health_check_pings_while_the_store_lives() {
+    let server = RedisServer::start().unwrap();
+    let options = RedisOptions::default().health_check(Some(Duration::from_millis(50)));
+    let store = RedisStore::connect_with(&server.url(), options)
+        .await
+        .unwrap();
+    let at_start = pings(&server.url()).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let later = pings(&server.url()).await;
+    assert!(
+        later >= at_start + 4,
+        "background pings: {at_start} then {later}"
+    );
+    drop(store);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let after_drop = pings(&server.url()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        pings(&server.url()).await,
+        after_drop,
+        "the health check stops with the store"
+    );
+}

@@ -28,6 +28,7 @@ mod options;
 mod scripts;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bb8_redis::RedisConnectionManager;
@@ -40,9 +41,13 @@ use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
 use super::{Store, StoreEntry, StoreError, StoreErrorKind, StoreFuture};
 use crate::key::KeyPrefix;
 
-/// Redis as a [`Store`].
+/// Redis as a [`Store`]. Cheap to clone; clones share the connection.
 #[derive(Clone)]
 pub struct RedisStore {
+    inner: Arc<StoreInner>,
+}
+
+struct StoreInner {
     backend: Backend,
     options: RedisOptions,
     increment: redis::Script,
@@ -186,7 +191,8 @@ impl RedisStore {
                     "a custom TLS root certificate works with the multiplexed mode only",
                 )),
                 Some(size) => {
-                    let manager = RedisConnectionManager::new(url).map_err(store_error)?;
+                    let info = Self::connection_info(url, &options).map_err(store_error)?;
+                    let manager = RedisConnectionManager::new(info).map_err(store_error)?;
                     let pool = bb8::Pool::builder()
                         .max_size(size.max(1))
                         .connection_timeout(options.connect_timeout)
@@ -204,27 +210,69 @@ impl RedisStore {
                 )
             })??;
         let store = Self {
-            backend,
-            options,
-            increment: redis::Script::new(scripts::INCREMENT),
-            unlock: redis::Script::new(scripts::UNLOCK),
-            set_tagged: redis::Script::new(scripts::SET_TAGGED),
-            invalidate_tag: redis::Script::new(scripts::INVALIDATE_TAG),
-            display_url,
+            inner: Arc::new(StoreInner {
+                backend,
+                options,
+                increment: redis::Script::new(scripts::INCREMENT),
+                unlock: redis::Script::new(scripts::UNLOCK),
+                set_tagged: redis::Script::new(scripts::SET_TAGGED),
+                invalidate_tag: redis::Script::new(scripts::INVALIDATE_TAG),
+                display_url,
+            }),
         };
+        store.spawn_health_check();
         store.ping().await.map_err(|e| {
             let kind = e.kind();
             StoreError::new(
                 kind,
-                format!("cannot use Redis at {}: {e}", store.display_url),
+                format!("cannot use Redis at {}: {e}", store.inner.display_url),
             )
             .with_source(e)
         })?;
         Ok(store)
     }
 
+    /// Pings every `health_check` interval while any clone of the store lives.
+    fn spawn_health_check(&self) {
+        let (Some(interval), Ok(runtime)) = (
+            self.inner.options.health_check,
+            tokio::runtime::Handle::try_current(),
+        ) else {
+            return;
+        };
+        let weak = Arc::downgrade(&self.inner);
+        runtime.spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let Some(inner) = weak.upgrade() else {
+                    return;
+                };
+                if let Err(e) = (RedisStore { inner }).ping().await {
+                    tracing::debug!(error = %e, "redis health check failed; the connection will be re-established");
+                }
+            }
+        });
+    }
+
+    /// The connection settings of `url` with `options`' TCP settings.
+    fn connection_info(
+        url: &str,
+        options: &RedisOptions,
+    ) -> Result<redis::ConnectionInfo, RedisError> {
+        use redis::IntoConnectionInfo;
+        let mut tcp = redis::io::tcp::TcpSettings::default();
+        if let Some(idle) = options.keepalive {
+            tcp = tcp.set_keepalive(redis::io::tcp::socket2::TcpKeepalive::new().with_time(idle));
+        }
+        Ok(url.into_connection_info()?.set_tcp_settings(tcp))
+    }
+
     /// A redis-rs client for `url`, trusting `options`' root certificate when there is one.
     fn client(url: &str, options: &RedisOptions) -> Result<redis::Client, RedisError> {
+        let url = Self::connection_info(url, options)?;
         match &options.tls_root_certificate {
             None => redis::Client::open(url),
             #[cfg(feature = "tls")]
@@ -262,11 +310,11 @@ impl RedisStore {
 
     /// The options this store was built with.
     pub fn options(&self) -> &RedisOptions {
-        &self.options
+        &self.inner.options
     }
 
     async fn conn(&self) -> Result<Conn, StoreError> {
-        match &self.backend {
+        match &self.inner.backend {
             Backend::Shared(c) => Ok(Conn::Shared(c.clone())),
             Backend::Pooled(pool) => {
                 pool.get_owned()
@@ -276,7 +324,7 @@ impl RedisStore {
                         bb8::RunError::User(e) => store_error(e),
                         bb8::RunError::TimedOut => timeout_error(
                             "checking out a pooled connection",
-                            self.options.connect_timeout,
+                            self.inner.options.connect_timeout,
                         ),
                     })
             }
@@ -291,11 +339,11 @@ impl RedisStore {
         what: &str,
         run: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        match self.backend {
+        match self.inner.backend {
             Backend::Shared(_) => run.await,
-            Backend::Pooled(_) => tokio::time::timeout(self.options.command_timeout, run)
+            Backend::Pooled(_) => tokio::time::timeout(self.inner.options.command_timeout, run)
                 .await
-                .map_err(|_| timeout_error(what, self.options.command_timeout))?,
+                .map_err(|_| timeout_error(what, self.inner.options.command_timeout))?,
         }
     }
 
@@ -337,7 +385,7 @@ impl RedisStore {
         prefix: &KeyPrefix,
         unlink: bool,
     ) -> Result<(u64, Vec<String>), StoreError> {
-        let batch_size = self.options.scan_batch;
+        let batch_size = self.inner.options.scan_batch;
         let mut found = Vec::new();
         let mut removed = 0u64;
         let mut batch: Vec<String> = Vec::with_capacity(batch_size);
@@ -438,7 +486,7 @@ impl Store for RedisStore {
         tags: &'a [String],
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let mut invocation = self.set_tagged.key(key);
+            let mut invocation = self.inner.set_tagged.key(key);
             for tag in tags {
                 invocation.key(tag_index(tag));
             }
@@ -476,7 +524,7 @@ impl Store for RedisStore {
 
     fn invalidate_tag<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, u64> {
         Box::pin(async move {
-            let mut invocation = self.invalidate_tag.key(tag_index(tag));
+            let mut invocation = self.inner.invalidate_tag.key(tag_index(tag));
             invocation.arg(0);
             self.invoke(invocation).await
         })
@@ -506,7 +554,7 @@ impl Store for RedisStore {
         ttl: Option<Duration>,
     ) -> StoreFuture<'a, i64> {
         Box::pin(async move {
-            let mut invocation = self.increment.key(key);
+            let mut invocation = self.inner.increment.key(key);
             invocation.arg(by).arg(ttl.map_or(0, millis));
             self.invoke(invocation).await
         })
@@ -535,7 +583,7 @@ impl Store for RedisStore {
 
     fn unlock<'a>(&'a self, key: &'a str, token: &'a str) -> StoreFuture<'a, bool> {
         Box::pin(async move {
-            let mut invocation = self.unlock.key(key);
+            let mut invocation = self.inner.unlock.key(key);
             invocation.arg(token);
             let removed: i64 = self.invoke(invocation).await?;
             Ok(removed == 1)
@@ -560,12 +608,12 @@ impl Store for RedisStore {
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mode = match self.backend {
+        let mode = match self.inner.backend {
             Backend::Shared(_) => "multiplexed",
             Backend::Pooled(_) => "pooled",
         };
         f.debug_struct("RedisStore")
-            .field("url", &self.display_url)
+            .field("url", &self.inner.display_url)
             .field("mode", &mode)
             .finish_non_exhaustive()
     }

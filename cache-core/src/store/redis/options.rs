@@ -40,6 +40,8 @@ impl ConnectionMode {
 /// | [`scan_batch`](Self::scan_batch) | 1000 | keys per `SCAN` step and per `UNLINK` batch in prefix operations |
 /// | [`reconnect_retries`](Self::reconnect_retries) | 3 | reconnection attempts per failure before a command reports the error |
 /// | [`tls_root_certificate`](Self::tls_root_certificate) | system roots | the CA a `rediss://` server's certificate must chain to |
+/// | [`keepalive`](Self::keepalive) | 60 s | TCP keepalive probes after this long idle |
+/// | [`health_check`](Self::health_check) | 30 s | `PING` this often in the background |
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct RedisOptions {
@@ -49,6 +51,8 @@ pub struct RedisOptions {
     pub(super) scan_batch: usize,
     pub(super) reconnect_retries: usize,
     pub(super) tls_root_certificate: Option<Vec<u8>>,
+    pub(super) keepalive: Option<Duration>,
+    pub(super) health_check: Option<Duration>,
 }
 
 impl Default for RedisOptions {
@@ -60,6 +64,8 @@ impl Default for RedisOptions {
             scan_batch: 1000,
             reconnect_retries: 3,
             tls_root_certificate: None,
+            keepalive: Some(Duration::from_secs(60)),
+            health_check: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -94,6 +100,22 @@ impl RedisOptions {
     /// multiplexed mode.
     pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.tls_root_certificate = Some(pem.into());
+        self
+    }
+
+    /// TCP keepalive probes after `idle` without traffic (default 60 s), so that a peer that
+    /// vanished without closing is noticed (seed 003's `socket_keepalive`); `None` turns them
+    /// off.
+    pub fn keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.keepalive = idle;
+        self
+    }
+
+    /// Sends `PING` every `interval` (default 30 s) while the store lives, so that a dead
+    /// connection is found and replaced before a request needs it (seed 003's
+    /// `health_check_interval`); `None` turns it off.
+    pub fn health_check(mut self, interval: Option<Duration>) -> Self {
+        self.health_check = interval;
         self
     }
 
