@@ -6,18 +6,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+use benches::Record;
 use criterion::{Criterion, criterion_group, criterion_main};
-use serde::{Deserialize, Serialize};
-
-/// Seed 001's session / merchant shape: ids, short strings, a float, a timestamp.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Record {
-    user_id: u64,
-    email: String,
-    role: String,
-    cashback: f64,
-    login_at: i64,
-}
 
 fn record() -> Record {
     Record {

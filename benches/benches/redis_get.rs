@@ -10,38 +10,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bb8_redis::RedisConnectionManager;
-use cache_core::codec::Postcard;
+use benches::{Record, RecordKey};
 use cache_core::store::redis::{ConnectionMode, RedisOptions, RedisStore};
 use cache_core::test_util::RedisServer;
-use cache_core::{Cache, CacheKey, KeyWriter, Policy};
+use cache_core::{Cache, CacheKey};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use serde::{Deserialize, Serialize};
 
 const TASKS: usize = 50;
 const GETS_PER_TASK: usize = 40;
 const KEYS: u64 = 1000;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Record {
-    user_id: u64,
-    email: String,
-    role: String,
-    cashback: f64,
-    login_at: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct RecordKey(u64);
-
-impl CacheKey for RecordKey {
-    type Value = Record;
-    type Codec = Postcard;
-    const NAMESPACE: &'static str = "record";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
-    fn write_key(&self, key: &mut KeyWriter<'_>) {
-        key.segment(self.0);
-    }
-}
 
 /// Runs `TASKS` tasks of `GETS_PER_TASK` calls of `op` each, `iters` times; returns the time.
 async fn concurrent<F, Fut>(iters: u64, op: F) -> Duration
@@ -88,14 +65,7 @@ fn redis_get(c: &mut Criterion) {
         let typed_shared = Cache::builder().far(shared).near(false).build().unwrap();
         let typed_pooled = Cache::builder().far(pooled).near(false).build().unwrap();
         for id in 0..KEYS {
-            let record = Record {
-                user_id: id,
-                email: format!("u{id}@example.com"),
-                role: "member".into(),
-                cashback: 2.5,
-                login_at: 1_764_000_000,
-            };
-            typed_shared.insert(RecordKey(id), record).await;
+            typed_shared.insert(RecordKey(id), Record::new(id)).await;
         }
         let raw_shared = redis::Client::open(url.as_str())
             .unwrap()

@@ -1,1 +1,49 @@
-//! Benchmarks live in `benches/`.
+//! Shared fixtures of the benchmarks in `benches/` and the load runs in `src/bin/`.
+
+use std::time::Duration;
+
+use cache_core::codec::Postcard;
+use cache_core::{CacheKey, KeyWriter, Policy};
+use serde::{Deserialize, Serialize};
+
+/// Seed 001's session / merchant shape: ids, short strings, a float, a timestamp.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// An id.
+    pub user_id: u64,
+    /// A short string.
+    pub email: String,
+    /// Another short string.
+    pub role: String,
+    /// A float.
+    pub cashback: f64,
+    /// A timestamp.
+    pub login_at: i64,
+}
+
+impl Record {
+    /// A record for `id`.
+    pub fn new(id: u64) -> Self {
+        Self {
+            user_id: id,
+            email: format!("u{id}@example.com"),
+            role: "member".into(),
+            cashback: 2.5,
+            login_at: 1_764_000_000,
+        }
+    }
+}
+
+/// `record:v1:<id>`, an hour, postcard.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecordKey(pub u64);
+
+impl CacheKey for RecordKey {
+    type Value = Record;
+    type Codec = Postcard;
+    const NAMESPACE: &'static str = "record";
+    const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
+    fn write_key(&self, key: &mut KeyWriter<'_>) {
+        key.segment(self.0);
+    }
+}

@@ -156,10 +156,10 @@ impl Cache {
         E: Send + Sync + 'static,
     {
         if let Near::Hit(entry, namespace) = self.near(key)
-            && let Some(value) = entry.value
+            && let Some(value) = entry.value.clone()
         {
             self.inner.stats.incr(namespace, Counter::Hit);
-            if entry.refresh_at <= self.inner.clock.now_nanos() {
+            if entry.refresh_at() <= self.inner.clock.now_nanos() {
                 self.spawn_refresh(key, init);
             }
             return Ok(value);
@@ -189,7 +189,7 @@ impl Cache {
         };
         // A reload may have finished between our read and taking the lead.
         if let Near::Hit(entry, _) = self.near(key)
-            && entry.refresh_at > self.inner.clock.now_nanos()
+            && entry.refresh_at() > self.inner.clock.now_nanos()
         {
             return;
         }

@@ -63,7 +63,7 @@ use crate::error::Error;
 use crate::far::Far;
 use crate::flight::Flights;
 use crate::key::{CacheKey, KeyPrefix};
-use crate::near::{NearStore, TypedValue};
+use crate::near::{Extra, NearStore, TypedValue};
 use crate::stats::{CacheStats, Counter, NamespaceId, StatsTable};
 use crate::store::StoreError;
 
@@ -400,6 +400,15 @@ impl Cache {
     /// [`Error`] of kind [`UnboundedPrefix`](crate::ErrorKind::UnboundedPrefix) when the prefix
     /// is empty and would name every key.
     pub async fn invalidate_prefix(&self, prefix: &KeyPrefix) -> Result<u64, Error> {
+        match self.try_invalidate_prefix(prefix).await {
+            // Fail open: the failure was counted and logged; the in-process part is done.
+            Err(e) if e.kind() == crate::ErrorKind::Store => Ok(0),
+            other => other,
+        }
+    }
+
+    /// [`invalidate_prefix`](Self::invalidate_prefix) that reports a failed far tier.
+    async fn try_invalidate_prefix(&self, prefix: &KeyPrefix) -> Result<u64, Error> {
         if prefix.as_str().is_empty() {
             return Err(Error::unbounded_prefix(prefix.namespace_name()));
         }
@@ -414,8 +423,7 @@ impl Cache {
         let ns = self.inner.stats.namespace(prefix.namespace_name());
         let removed = self
             .far_call(ns, "SCAN+UNLINK", far.store.delete_prefix(prefix))
-            .await
-            .unwrap_or(0);
+            .await?;
         self.inner.stats.add(ns, Counter::Invalidation, removed);
         Ok(removed)
     }
@@ -628,16 +636,24 @@ impl Cache {
             }
             _ => std::mem::size_of::<K>() + ENTRY_OVERHEAD,
         };
+        let refresh_at = if value.is_some() {
+            deadline(K::POLICY.time_to_refresh())
+        } else {
+            u64::MAX
+        };
+        let extra = (refresh_at != u64::MAX || tags.is_some()).then(|| {
+            Arc::new(Extra {
+                refresh_at,
+                tags: tags
+                    .map(|t| t.iter().cloned().collect())
+                    .unwrap_or_default(),
+            })
+        });
         let entry = TypedValue {
             expires_at: deadline(ttl),
-            refresh_at: if value.is_some() {
-                deadline(K::POLICY.time_to_refresh())
-            } else {
-                u64::MAX
-            },
             value,
             weight: bound.weight_of(bytes),
-            tags,
+            extra,
         };
         near.insert(key, entry);
     }

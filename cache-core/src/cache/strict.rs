@@ -118,23 +118,6 @@ impl Strict<'_> {
     ///
     /// As [`Cache::invalidate_prefix`], and the far tier's failure.
     pub async fn invalidate_prefix(&self, prefix: &KeyPrefix) -> Result<u64, Error> {
-        let cache = self.cache;
-        if prefix.as_str().is_empty() {
-            return Err(Error::unbounded_prefix(prefix.namespace_name()));
-        }
-        let near = cache
-            .inner
-            .near
-            .as_ref()
-            .map_or(0, |near| near.remove_prefix(prefix));
-        let Some(far) = &cache.inner.far else {
-            return Ok(near);
-        };
-        let ns = cache.inner.stats.namespace(prefix.namespace_name());
-        let removed = cache
-            .far_call(ns, "SCAN+UNLINK", far.store.delete_prefix(prefix))
-            .await?;
-        cache.inner.stats.add(ns, Counter::Invalidation, removed);
-        Ok(removed)
+        self.cache.try_invalidate_prefix(prefix).await
     }
 }

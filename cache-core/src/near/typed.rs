@@ -13,19 +13,26 @@ use quick_cache::{DefaultHashBuilder, Lifecycle, OptionsBuilder, Weighter};
 use crate::key::{CacheKey, KeyPrefix};
 use crate::stats::{Counter, NamespaceId, StatsTable};
 
-/// A stored value: the decoded value (or a remembered "not found") and its deadlines.
+/// A stored value: the decoded value (or a remembered "not found") and its deadline.
 ///
-/// Cloning it, as every hit does, costs one reference-count increment.
+/// Every hit clones it, so it is kept to 32 bytes and one reference-count increment; what
+/// only some entries have (a refresh deadline, tags) sits behind [`Extra`].
 pub(crate) struct TypedValue<V> {
     /// `None` is a remembered "not found" (negative caching).
     pub(crate) value: Option<Arc<V>>,
     /// Clock nanos at which the entry expires; `u64::MAX` for never.
     pub(crate) expires_at: u64,
+    pub(crate) weight: u32,
+    pub(crate) extra: Option<Arc<Extra>>,
+}
+
+/// What refresh-ahead and tagged entries carry besides their value.
+#[derive(Debug, Default)]
+pub(crate) struct Extra {
     /// Clock nanos after which a hit reloads the entry in the background; `u64::MAX` for never.
     pub(crate) refresh_at: u64,
-    pub(crate) weight: u32,
-    /// The tags the entry was written with, for `invalidate_tag`; `None` for most entries.
-    pub(crate) tags: Option<Arc<[String]>>,
+    /// The tags the entry was written with, for `invalidate_tag`.
+    pub(crate) tags: Box<[String]>,
 }
 
 impl<V> Clone for TypedValue<V> {
@@ -34,10 +41,18 @@ impl<V> Clone for TypedValue<V> {
         Self {
             value: self.value.clone(),
             expires_at: self.expires_at,
-            refresh_at: self.refresh_at,
             weight: self.weight,
-            tags: self.tags.clone(),
+            extra: self.extra.clone(),
         }
+    }
+}
+
+impl<V> TypedValue<V> {
+    /// Clock nanos after which a hit reloads the entry; `u64::MAX` for never.
+    pub(crate) fn refresh_at(&self) -> u64 {
+        self.extra
+            .as_ref()
+            .map_or(u64::MAX, |extra| extra.refresh_at)
     }
 }
 
@@ -185,9 +200,9 @@ impl<K: CacheKey> ErasedStore for TypedStore<K> {
         let removed = Cell::new(0u64);
         self.map.retain(|_, value| {
             let hit = value
-                .tags
+                .extra
                 .as_ref()
-                .is_some_and(|tags| tags.iter().any(|t| t == tag));
+                .is_some_and(|extra| extra.tags.iter().any(|t| t == tag));
             if hit {
                 removed.set(removed.get() + 1);
             }

@@ -1,0 +1,136 @@
+//! Load run: typed `Cache::get` on Redis against raw redis-rs `GET`, 50 concurrent tasks,
+//! in alternating rounds so that both see the same machine state. Prints each round's
+//! throughput and the median ratio. On a private `redis-server`, or `REDIS_URL`.
+//!
+//! `cargo run --release -p benches --bin redis_load [rounds]`
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bb8_redis::RedisConnectionManager;
+use benches::{Record, RecordKey};
+use cache_core::store::redis::{ConnectionMode, RedisOptions, RedisStore};
+use cache_core::test_util::RedisServer;
+use cache_core::{Cache, CacheKey};
+
+const TASKS: usize = 50;
+const GETS_PER_TASK: usize = 400;
+const KEYS: u64 = 1000;
+
+/// Operations per second of `TASKS` tasks running `op` `GETS_PER_TASK` times each.
+async fn round<F, Fut>(op: F) -> f64
+where
+    F: Fn(u64) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|t| {
+            let op = op.clone();
+            tokio::spawn(async move {
+                for i in 0..GETS_PER_TASK {
+                    op(((t * GETS_PER_TASK + i) as u64 * 7919) % KEYS).await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task");
+    }
+    (TASKS * GETS_PER_TASK) as f64 / start.elapsed().as_secs_f64()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(9);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (url, _server) = RedisServer::url_or_start().expect("redis-server on PATH, or REDIS_URL");
+    rt.block_on(async move {
+        let shared = RedisStore::connect(&url).await.expect("connect");
+        let pooled = RedisStore::connect_with(&url, RedisOptions::default().mode(ConnectionMode::pooled(10))).await.expect("connect");
+        let typed = Arc::new(Cache::builder().far(shared).near(false).build().expect("cache"));
+        let typed_pool = Arc::new(Cache::builder().far(pooled).near(false).build().expect("cache"));
+        for id in 0..KEYS {
+            typed.insert(RecordKey(id), Record::new(id)).await;
+        }
+        let raw = redis::Client::open(url.as_str()).expect("url").get_connection_manager().await.expect("connect");
+        let raw_pool = bb8::Pool::builder().build(RedisConnectionManager::new(url.as_str()).expect("url")).await.expect("pool");
+        let keys: Arc<Vec<String>> = Arc::new((0..KEYS).map(|id| RecordKey(id).render()).collect());
+
+        let (mut raw_mux, mut typed_mux, mut raw_bb8, mut typed_bb8) = (vec![], vec![], vec![], vec![]);
+        for r in 0..rounds {
+            let (conn, k) = (raw.clone(), keys.clone());
+            raw_mux.push(
+                round(move |id| {
+                    let (mut conn, k) = (conn.clone(), k.clone());
+                    async move {
+                        let v: Option<Vec<u8>> = redis::cmd("GET").arg(&k[id as usize]).query_async(&mut conn).await.expect("GET");
+                        assert!(v.is_some());
+                    }
+                })
+                .await,
+            );
+            let cache = typed.clone();
+            typed_mux.push(
+                round(move |id| {
+                    let cache = cache.clone();
+                    async move {
+                        assert!(cache.get(&RecordKey(id)).await.is_some());
+                    }
+                })
+                .await,
+            );
+            let (pool, k) = (raw_pool.clone(), keys.clone());
+            raw_bb8.push(
+                round(move |id| {
+                    let (pool, k) = (pool.clone(), k.clone());
+                    async move {
+                        let mut conn = pool.get().await.expect("pool");
+                        let v: Option<Vec<u8>> = redis::cmd("GET").arg(&k[id as usize]).query_async(&mut *conn).await.expect("GET");
+                        assert!(v.is_some());
+                    }
+                })
+                .await,
+            );
+            let cache = typed_pool.clone();
+            typed_bb8.push(
+                round(move |id| {
+                    let cache = cache.clone();
+                    async move {
+                        assert!(cache.get(&RecordKey(id)).await.is_some());
+                    }
+                })
+                .await,
+            );
+            println!(
+                "round {r}: raw multiplexed {:>8.0}/s  typed multiplexed {:>8.0}/s  raw bb8 {:>7.0}/s  typed bb8 {:>7.0}/s",
+                raw_mux[r], typed_mux[r], raw_bb8[r], typed_bb8[r]
+            );
+        }
+        let ratios: Vec<f64> = raw_mux.iter().zip(&typed_mux).map(|(r, t)| t / r).collect();
+        let pool_ratios: Vec<f64> = raw_bb8.iter().zip(&typed_bb8).map(|(r, t)| t / r).collect();
+        println!(
+            "median: raw multiplexed {:.0}/s, typed multiplexed {:.0}/s (typed/raw per round, median {:.2}); raw bb8 {:.0}/s, typed bb8 {:.0}/s (median {:.2}); multiplexed/bb8 typed {:.1}x",
+            median(raw_mux.clone()),
+            median(typed_mux.clone()),
+            median(ratios),
+            median(raw_bb8.clone()),
+            median(typed_bb8.clone()),
+            median(pool_ratios),
+            median(typed_mux) / median(typed_bb8),
+        );
+        let stats = typed.stats().total();
+        assert_eq!(stats.store_errors + stats.decode_errors + stats.misses, 0, "every typed read was a Redis hit");
+    });
+}
