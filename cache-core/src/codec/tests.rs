@@ -30,6 +30,30 @@ fn merchant() -> impl Strategy<Value = Merchant> {
         })
 }
 
+/// A flat record, as stored in a Redis hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Flat {
+    name: String,
+    attempts: u32,
+    verified: bool,
+    note: Option<String>,
+}
+
+fn flat() -> impl Strategy<Value = Flat> {
+    (
+        ".*",
+        any::<u32>(),
+        any::<bool>(),
+        proptest::option::of(".+"),
+    )
+        .prop_map(|(name, attempts, verified, note)| Flat {
+            name,
+            attempts,
+            verified,
+            note,
+        })
+}
+
 fn round_trip<C: Codec<Merchant>>(m: &Merchant) -> Merchant {
     C::decode(&C::encode(m).unwrap()).unwrap()
 }
@@ -52,6 +76,21 @@ proptest! {
         prop_assert_eq!(<Raw as Codec<Vec<u8>>>::decode(&bytes).unwrap(), bytes.clone());
         #[cfg(feature = "bincode")]
         let _ = <Bincode as Codec<Merchant>>::decode(&bytes);
+        let _ = <Fields as Codec<Flat>>::decode(&bytes);
+    }
+
+    #[test]
+    fn random_hash_fields_never_panic(fields in prop::collection::vec((".{0,12}", ".{0,12}"), 0..8)) {
+        let _ = <Fields as Codec<Flat>>::decode_fields(&fields);
+        // A codec that is not hash-shaped refuses fields with an error, never a panic.
+        prop_assert!(<Json as Codec<Flat>>::decode_fields(&fields).is_err());
+    }
+
+    #[test]
+    fn fields_round_trip(f in flat()) {
+        let fields = <Fields as Codec<Flat>>::encode_fields(&f).unwrap();
+        prop_assert_eq!(<Fields as Codec<Flat>>::decode_fields(&fields).unwrap(), f.clone());
+        prop_assert_eq!(<Fields as Codec<Flat>>::decode(&<Fields as Codec<Flat>>::encode(&f).unwrap()).unwrap(), f);
     }
 
     #[test]
