@@ -45,6 +45,9 @@
 //! # });
 //! ```
 
+// Lets the derive's `::cache_core::...` paths resolve inside this crate's own tests.
+extern crate self as cache_core;
+
 mod breaker;
 mod cache;
 mod clock;
@@ -65,6 +68,18 @@ pub use codec::Codec;
 pub use error::{Error, ErrorKind};
 pub use key::{CacheKey, KeyLayout, KeyPrefix, KeyWriter, Policy};
 pub use stats::{CacheStats, Counts, NamespaceStats};
+
+/// `#[derive(CacheKey)]`: see the `cache-derive` crate for its options.
+#[cfg(feature = "derive")]
+pub use cache_derive::CacheKey;
+
+/// What the derive macros' generated code refers to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::codec::DefaultCodec;
+    pub use crate::{CacheKey, KeyLayout, KeyWriter, Policy};
+    pub use std::time::Duration;
+}
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

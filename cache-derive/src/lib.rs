@@ -1,8 +1,43 @@
-//! Derive and attribute macros for `cache-core`: `#[derive(CacheKey)]`, `#[cached]`,
-//! `#[cache_put]` and `#[cache_evict]`.
+//! Derive and attribute macros for `cache-core`, re-exported by it behind its default `derive`
+//! feature: use them as `cache_core::CacheKey`.
 //!
-//! Not written yet: until they are, implement [`CacheKey`] by hand as in the `cache-core`
-//! documentation. The macros will emit exactly that code, through `cache_core::__private`,
-//! and `cache-core` re-exports them behind its default `derive` feature.
+//! # `#[derive(CacheKey)]`
 //!
-//! [`CacheKey`]: https://docs.rs/cache-core/latest/cache_core/trait.CacheKey.html
+//! ```ignore
+//! #[derive(Clone, PartialEq, Eq, Hash, CacheKey)]
+//! #[cache(namespace = "session", ttl = "24h", value = Session, codec = Json)]
+//! struct SessionKey(String);                       // session:v1:<token>
+//!
+//! #[derive(Clone, PartialEq, Eq, Hash, CacheKey)]
+//! #[cache(key = "{network}:{account}", value = Verification, codec = Fields, ttl = "1d")]
+//! struct VerificationKey { network: String, account: String }   // seed 000's layout
+//! ```
+//!
+//! | option | meaning |
+//! |---|---|
+//! | `value = Type` | the cached value (required) |
+//! | `ttl = "24h"` or `no_expiry` | how long entries live (one of them is required); units `ms`, `s`, `m`, `h`, `d` |
+//! | `namespace = "session"` | the first segment and the stats name (default: the type's name in snake case) |
+//! | `version = 2` | the format version in `namespace:v2:...` (default 1) |
+//! | `codec = Json` | the value's codec (default `cache_core::codec::DefaultCodec`, postcard) |
+//! | `jitter`, `refresh_after`, `negative_ttl` | durations, as [`Policy`](https://docs.rs/cache-core) says |
+//! | `key = "{a}:{b}"` | a template instead of `namespace:vN:<fields>`; every field must appear |
+//!
+//! Fields are rendered through `Display` and escaped. Every mistake is a compile error on the
+//! token at fault, and all of them are reported at once.
+
+mod attr;
+mod duration;
+mod expand;
+mod template;
+
+use proc_macro::TokenStream;
+
+/// Implements `cache_core::CacheKey` from `#[cache(...)]` options; see the crate docs.
+#[proc_macro_derive(CacheKey, attributes(cache))]
+pub fn derive_cache_key(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    expand::derive(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}

@@ -86,6 +86,7 @@ pub trait CacheKey: Hash + Eq + Clone + Send + Sync + 'static {
 }
 
 /// `segment` with every separator, glob and hash-tag character escaped.
+#[cfg(feature = "redis")]
 pub(crate) fn escape_segment(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     escape::push_escaped(&mut out, segment);

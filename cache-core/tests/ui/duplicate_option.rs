@@ -1,0 +1,7 @@
+use cache_core::CacheKey;
+
+#[derive(Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(value = String, ttl = "1h", ttl = "2h")]
+struct Config;
+
+fn main() {}

@@ -1,0 +1,92 @@
+//! Key templates such as `"{network}:{account}"` or `"otp:{0}"`.
+
+/// One piece of a template.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Piece {
+    /// Fixed text.
+    Literal(String),
+    /// A field, by name or tuple index.
+    Field(String),
+}
+
+/// The pieces of `template`, or a message saying what is wrong with it.
+pub(crate) fn parse(template: &str) -> Result<Vec<Piece>, String> {
+    let mut pieces = Vec::new();
+    let mut literal = String::new();
+    let mut chars = template.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' => {
+                let mut name = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some('{') | None => {
+                            return Err(format!("unclosed `{{` in key template `{template}`"));
+                        }
+                        Some(c) => name.push(c),
+                    }
+                }
+                let name = name.trim().to_owned();
+                if name.is_empty() {
+                    return Err(format!(
+                        "empty `{{}}` in key template `{template}`: name a field"
+                    ));
+                }
+                if !literal.is_empty() {
+                    pieces.push(Piece::Literal(std::mem::take(&mut literal)));
+                }
+                pieces.push(Piece::Field(name));
+            }
+            '}' => return Err(format!("unmatched `}}` in key template `{template}`")),
+            c if matches!(c, '*' | '?' | '[' | ']' | '\\') => {
+                return Err(format!(
+                    "`{c}` in key template `{template}` would be a glob in prefix scans"
+                ));
+            }
+            c => literal.push(c),
+        }
+    }
+    if !literal.is_empty() {
+        pieces.push(Piece::Literal(literal));
+    }
+    if !pieces.iter().any(|p| matches!(p, Piece::Field(_))) {
+        return Err(format!(
+            "key template `{template}` names no field: every key would be the same"
+        ));
+    }
+    Ok(pieces)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_layouts() {
+        assert_eq!(
+            parse("{network}:{account}").unwrap(),
+            [
+                Piece::Field("network".into()),
+                Piece::Literal(":".into()),
+                Piece::Field("account".into())
+            ]
+        );
+        assert_eq!(
+            parse("otp:attempts:{0}").unwrap(),
+            [
+                Piece::Literal("otp:attempts:".into()),
+                Piece::Field("0".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn mistakes() {
+        assert!(parse("{a").unwrap_err().contains("unclosed"));
+        assert!(parse("a}").unwrap_err().contains("unmatched"));
+        assert!(parse("{}").unwrap_err().contains("empty"));
+        assert!(parse("fixed").unwrap_err().contains("no field"));
+        assert!(parse("x*{a}").unwrap_err().contains("glob"));
+    }
+}
