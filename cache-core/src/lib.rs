@@ -81,7 +81,7 @@ pub mod __private {
     pub use std::time::Duration;
 }
 
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doctests (they use the Redis store too).
+#[cfg(all(doctest, feature = "redis"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
