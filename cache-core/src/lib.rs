@@ -71,14 +71,25 @@ pub use stats::{CacheStats, Counts, NamespaceStats};
 
 /// `#[derive(CacheKey)]`: see the `cache-derive` crate for its options.
 #[cfg(feature = "derive")]
-pub use cache_derive::CacheKey;
+pub use cache_derive::{CacheKey, cached};
 
 /// What the derive macros' generated code refers to; not a public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::codec::DefaultCodec;
     pub use crate::{CacheKey, KeyLayout, KeyWriter, Policy};
+    pub use std::sync::Arc;
     pub use std::time::Duration;
+
+    /// Checks, where the key expression is written, that it is a key of the function's value.
+    #[inline]
+    pub fn assert_key_of<K: CacheKey>(_: &K, _: &std::marker::PhantomData<Arc<K::Value>>) {}
+
+    /// The value out of a shared `Arc`: moved when this is the only owner, cloned otherwise.
+    #[inline]
+    pub fn unshare<T: Clone>(shared: Arc<T>) -> T {
+        Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone())
+    }
 }
 
 /// The README's examples, compiled and run as doctests (they use the Redis store too).

@@ -27,6 +27,7 @@
 //! token at fault, and all of them are reported at once.
 
 mod attr;
+mod cached;
 mod duration;
 mod expand;
 mod template;
@@ -38,6 +39,30 @@ use proc_macro::TokenStream;
 pub fn derive_cache_key(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     expand::derive(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Cache-aside for an `async fn`: the body runs only when the typed key misses, concurrent
+/// misses run it once (single-flight), and the result is cached under the key type's policy.
+///
+/// ```ignore
+/// #[cached(cache = CACHE, key = MerchantKey(slug.to_owned()))]
+/// async fn merchant(slug: &str, db: &Db) -> Result<Merchant, DbError> { db.merchant(slug).await }
+/// ```
+///
+/// The return type picks the behaviour: `T` (cached; returned as a clone of the shared value,
+/// so `T: Clone`), `Arc<T>` (returned as it is), `Option<T>` (a `None` is cached only when
+/// the key type has a `negative_ttl`), `Result<T, E>` (only `Ok` is cached; `E: Clone`, since
+/// every waiter of a failed load receives the error). `self` is never part of the key unless
+/// the key expression uses it.
+#[proc_macro_attribute]
+pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut parsed = cached::Args::default();
+    let parser = parsed.parser();
+    syn::parse_macro_input!(args with parser);
+    let item = syn::parse_macro_input!(item as syn::ItemFn);
+    cached::expand(parsed, item)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

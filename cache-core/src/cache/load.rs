@@ -45,6 +45,21 @@ impl<V> Loaded<V> for Found<V> {
     }
 }
 
+/// A loader that produces a shared value, kept as it is.
+struct SharedFound<V>(Arc<V>);
+
+impl<V> Loaded<V> for SharedFound<V> {
+    type Out = Arc<V>;
+
+    fn split(self) -> (Option<Arc<V>>, Arc<V>) {
+        (Some(self.0.clone()), self.0)
+    }
+
+    fn from_shared(value: Option<Arc<V>>) -> Option<Arc<V>> {
+        value
+    }
+}
+
 /// A loader that may find nothing.
 struct Maybe<V>(Option<V>);
 
@@ -74,6 +89,22 @@ impl Cache {
     {
         match self
             .load(key, async { Ok::<_, Infallible>(Found(init.await)) })
+            .await
+        {
+            Ok(value) => value,
+            Err(never) => match *never {},
+        }
+    }
+
+    /// Like [`get_with`](Self::get_with) for a loader that returns a shared value: the cache
+    /// keeps that `Arc` as it is, so `V` need not be `Clone`.
+    pub async fn get_with_arc<K, F>(&self, key: &K, init: F) -> Arc<K::Value>
+    where
+        K: CacheKey,
+        F: Future<Output = Arc<K::Value>>,
+    {
+        match self
+            .load(key, async { Ok::<_, Infallible>(SharedFound(init.await)) })
             .await
         {
             Ok(value) => value,

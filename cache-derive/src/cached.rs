@@ -1,0 +1,166 @@
+//! `#[cached]`: cache-aside for an async function through a typed key.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Expr, GenericArgument, ItemFn, PathArguments, ReturnType, Type};
+
+/// What `#[cached(...)]` was given.
+#[derive(Default)]
+pub(crate) struct Args {
+    cache: Option<Expr>,
+    key: Option<Expr>,
+}
+
+impl Args {
+    pub(crate) fn parser(&mut self) -> impl syn::parse::Parser<Output = ()> + '_ {
+        syn::meta::parser(move |meta| {
+            if meta.path.is_ident("cache") {
+                if self.cache.is_some() {
+                    return Err(meta.error("`cache` is given twice"));
+                }
+                self.cache = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("key") {
+                if self.key.is_some() {
+                    return Err(meta.error("`key` is given twice"));
+                }
+                self.key = Some(meta.value()?.parse()?);
+            } else {
+                return Err(meta.error(
+                    "unknown `cached` option: expected `cache = <Cache>` and `key = <typed key>`",
+                ));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The shape of the function's output, which picks the `Cache` method.
+enum Output<'a> {
+    /// `-> Arc<T>`: `get_with_arc`, returned as it is.
+    Arc,
+    /// `-> T`: `get_with`, returned as a clone when the value is shared.
+    Value,
+    /// `-> Option<T>`: `optionally_get_with` (a `None` is kept only with the key type's
+    /// `negative_ttl`).
+    Option(&'a Type),
+    /// `-> Result<T, E>`: `try_get_with` (errors are never cached).
+    Result(&'a Type),
+}
+
+fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+    match ty {
+        Type::Path(path) if path.qself.is_none() => path.path.segments.last(),
+        _ => None,
+    }
+}
+
+fn first_type_argument(segment: &syn::PathSegment) -> Option<&Type> {
+    match &segment.arguments {
+        PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
+            GenericArgument::Type(t) => Some(t),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+fn output(ty: &Type) -> Output<'_> {
+    let Some(segment) = last_segment(ty) else {
+        return Output::Value;
+    };
+    match (
+        segment.ident.to_string().as_str(),
+        first_type_argument(segment),
+    ) {
+        ("Arc", Some(_)) => Output::Arc,
+        ("Option", Some(inner)) => Output::Option(inner),
+        ("Result", Some(inner)) => Output::Result(inner),
+        _ => Output::Value,
+    }
+}
+
+pub(crate) fn expand(args: Args, item: ItemFn) -> Result<TokenStream, syn::Error> {
+    let mut errors: Vec<syn::Error> = Vec::new();
+    if item.sig.asyncness.is_none() {
+        errors.push(syn::Error::new_spanned(
+            item.sig.fn_token,
+            "#[cached] works on `async fn` only: the cache is asynchronous",
+        ));
+    }
+    if args.cache.is_none() {
+        errors.push(syn::Error::new(
+            item.sig.ident.span(),
+            "#[cached] needs `cache = <expression of a Cache>`, such as `cache = CACHE`",
+        ));
+    }
+    if args.key.is_none() {
+        errors.push(syn::Error::new(item.sig.ident.span(), "#[cached] needs `key = <typed key expression>`, such as `key = MerchantKey(slug.to_owned())`"));
+    }
+    let ReturnType::Type(_, ret) = &item.sig.output else {
+        errors.push(syn::Error::new_spanned(
+            &item.sig,
+            "#[cached] needs a function that returns the cached value",
+        ));
+        return Err(combine(errors));
+    };
+    if !errors.is_empty() {
+        return Err(combine(errors));
+    }
+    let (Some(cache), Some(key)) = (args.cache, args.key) else {
+        return Err(combine(errors));
+    };
+    let body = &item.block;
+    // Spanned at the key, so that a key of the wrong type is reported there.
+    let key_check = quote_spanned! {key.span()=>
+        let __cache_key = #key;
+        ::cache_core::__private::assert_key_of(&__cache_key, &__cache_phantom);
+    };
+    let (phantom, call) = match output(ret) {
+        Output::Arc => (
+            quote!(::core::marker::PhantomData::<#ret>),
+            quote!(__cache.get_with_arc(&__cache_key, async move #body).await),
+        ),
+        Output::Value => (
+            quote!(::core::marker::PhantomData::<::cache_core::__private::Arc<#ret>>),
+            quote!(::cache_core::__private::unshare(__cache.get_with(&__cache_key, async move #body).await)),
+        ),
+        Output::Option(inner) => (
+            quote!(::core::marker::PhantomData::<::cache_core::__private::Arc<#inner>>),
+            quote!(__cache.optionally_get_with(&__cache_key, async move #body).await.map(::cache_core::__private::unshare)),
+        ),
+        Output::Result(inner) => (
+            quote!(::core::marker::PhantomData::<::cache_core::__private::Arc<#inner>>),
+            quote! {
+                __cache
+                    .try_get_with(&__cache_key, async move #body)
+                    .await
+                    .map(::cache_core::__private::unshare)
+                    .map_err(::cache_core::__private::unshare)
+            },
+        ),
+    };
+    let attrs = &item.attrs;
+    let vis = &item.vis;
+    let sig = &item.sig;
+    Ok(quote! {
+        #(#attrs)*
+        #vis #sig {
+            let __cache_phantom = #phantom;
+            #key_check
+            let __cache = &#cache;
+            #call
+        }
+    })
+}
+
+fn combine(errors: Vec<syn::Error>) -> syn::Error {
+    let mut iter = errors.into_iter();
+    let mut first = iter.next().unwrap_or_else(|| {
+        syn::Error::new(proc_macro2::Span::call_site(), "#[cached]: invalid use")
+    });
+    for e in iter {
+        first.combine(e);
+    }
+    first
+}
