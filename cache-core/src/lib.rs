@@ -71,13 +71,13 @@ pub use stats::{CacheStats, Counts, NamespaceStats};
 
 /// `#[derive(CacheKey)]`: see the `cache-derive` crate for its options.
 #[cfg(feature = "derive")]
-pub use cache_derive::{CacheKey, cached};
+pub use cache_derive::{CacheKey, cache_evict, cache_put, cached};
 
 /// What the derive macros' generated code refers to; not a public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::codec::DefaultCodec;
-    pub use crate::{CacheKey, KeyLayout, KeyWriter, Policy};
+    pub use crate::{CacheKey, KeyLayout, KeyPrefix, KeyWriter, Policy};
     pub use std::sync::Arc;
     pub use std::time::Duration;
 

@@ -5,30 +5,59 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, GenericArgument, ItemFn, PathArguments, ReturnType, Type};
 
-/// What `#[cached(...)]` was given.
+/// The options of the function attributes (`cached`, `cache_put`, `cache_evict`); each
+/// accepts a subset, named by `allowed`.
 #[derive(Default)]
 pub(crate) struct Args {
-    cache: Option<Expr>,
-    key: Option<Expr>,
+    pub(crate) cache: Option<Expr>,
+    pub(crate) key: Option<Expr>,
+    pub(crate) tag: Option<Expr>,
+    pub(crate) namespace: Option<syn::Type>,
+    pub(crate) before: Option<syn::LitBool>,
+    pub(crate) allowed: &'static [&'static str],
+    pub(crate) macro_name: &'static str,
 }
 
 impl Args {
+    pub(crate) fn new(macro_name: &'static str, allowed: &'static [&'static str]) -> Self {
+        Self {
+            allowed,
+            macro_name,
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn parser(&mut self) -> impl syn::parse::Parser<Output = ()> + '_ {
         syn::meta::parser(move |meta| {
-            if meta.path.is_ident("cache") {
-                if self.cache.is_some() {
-                    return Err(meta.error("`cache` is given twice"));
-                }
-                self.cache = Some(meta.value()?.parse()?);
-            } else if meta.path.is_ident("key") {
-                if self.key.is_some() {
-                    return Err(meta.error("`key` is given twice"));
-                }
-                self.key = Some(meta.value()?.parse()?);
-            } else {
-                return Err(meta.error(
-                    "unknown `cached` option: expected `cache = <Cache>` and `key = <typed key>`",
-                ));
+            let name = meta
+                .path
+                .get_ident()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            if !self.allowed.contains(&name.as_str()) {
+                return Err(meta.error(format!(
+                    "unknown `{}` option: expected {}",
+                    self.macro_name,
+                    self.allowed
+                        .iter()
+                        .map(|a| format!("`{a}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            let twice = || meta.error(format!("`{name}` is given twice"));
+            match name.as_str() {
+                "cache" if self.cache.is_some() => return Err(twice()),
+                "cache" => self.cache = Some(meta.value()?.parse()?),
+                "key" if self.key.is_some() => return Err(twice()),
+                "key" => self.key = Some(meta.value()?.parse()?),
+                "tag" if self.tag.is_some() => return Err(twice()),
+                "tag" => self.tag = Some(meta.value()?.parse()?),
+                "namespace" if self.namespace.is_some() => return Err(twice()),
+                "namespace" => self.namespace = Some(meta.value()?.parse()?),
+                "before" if self.before.is_some() => return Err(twice()),
+                "before" => self.before = Some(meta.value()?.parse()?),
+                _ => return Err(meta.error("unexpected option")),
             }
             Ok(())
         })
@@ -36,7 +65,7 @@ impl Args {
 }
 
 /// The shape of the function's output, which picks the `Cache` method.
-enum Output<'a> {
+pub(crate) enum Output<'a> {
     /// `-> Arc<T>`: `get_with_arc`, returned as it is.
     Arc,
     /// `-> T`: `get_with`, returned as a clone when the value is shared.
@@ -65,7 +94,7 @@ fn first_type_argument(segment: &syn::PathSegment) -> Option<&Type> {
     }
 }
 
-fn output(ty: &Type) -> Output<'_> {
+pub(crate) fn output(ty: &Type) -> Output<'_> {
     let Some(segment) = last_segment(ty) else {
         return Output::Value;
     };
@@ -154,7 +183,23 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> Result<TokenStream, syn::Error
     })
 }
 
-fn combine(errors: Vec<syn::Error>) -> syn::Error {
+pub(crate) fn not_async(item: &ItemFn, name: &str) -> Option<syn::Error> {
+    item.sig.asyncness.is_none().then(|| {
+        syn::Error::new_spanned(
+            item.sig.fn_token,
+            format!("#[{name}] works on `async fn` only: the cache is asynchronous"),
+        )
+    })
+}
+
+pub(crate) fn missing_cache(item: &ItemFn, name: &str) -> syn::Error {
+    syn::Error::new(
+        item.sig.ident.span(),
+        format!("#[{name}] needs `cache = <expression of a Cache>`, such as `cache = CACHE`"),
+    )
+}
+
+pub(crate) fn combine(errors: Vec<syn::Error>) -> syn::Error {
     let mut iter = errors.into_iter();
     let mut first = iter.next().unwrap_or_else(|| {
         syn::Error::new(proc_macro2::Span::call_site(), "#[cached]: invalid use")

@@ -29,7 +29,9 @@
 mod attr;
 mod cached;
 mod duration;
+mod evict;
 mod expand;
+mod put;
 mod template;
 
 use proc_macro::TokenStream;
@@ -58,11 +60,55 @@ pub fn derive_cache_key(input: TokenStream) -> TokenStream {
 /// the key expression uses it.
 #[proc_macro_attribute]
 pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut parsed = cached::Args::default();
+    let mut parsed = cached::Args::new("cached", &["cache", "key"]);
     let parser = parsed.parser();
     syn::parse_macro_input!(args with parser);
     let item = syn::parse_macro_input!(item as syn::ItemFn);
     cached::expand(parsed, item)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Write-through for an `async fn`: after the body returns, its value is written under the
+/// typed key (for `Result`, only `Ok`; for `Option`, `None` removes the entry), so the next
+/// read is a hit with the new data.
+///
+/// ```ignore
+/// #[cache_put(cache = CACHE, key = UserKey(user.id))]
+/// async fn save_user(user: User, db: &Db) -> Result<User, DbError> { db.save(user).await }
+/// ```
+#[proc_macro_attribute]
+pub fn cache_put(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut parsed = cached::Args::new("cache_put", &["cache", "key"]);
+    let parser = parsed.parser();
+    syn::parse_macro_input!(args with parser);
+    let item = syn::parse_macro_input!(item as syn::ItemFn);
+    put::expand(parsed, item)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Invalidation around a mutation: after the body succeeds (for `Result`, on `Ok`; otherwise
+/// always), removes a typed key, a tag and/or a whole key type's namespace; with
+/// `before = true`, removes them before the body runs instead.
+///
+/// ```ignore
+/// #[cache_evict(cache = CACHE, key = MerchantKey(slug.to_owned()), tag = "top-offers")]
+/// async fn update_merchant(slug: &str, update: Update, db: &Db) -> Result<(), DbError> { .. }
+///
+/// #[cache_evict(cache = CACHE, namespace = SessionKey, before = true)]
+/// async fn log_everyone_out() { .. }
+/// ```
+#[proc_macro_attribute]
+pub fn cache_evict(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut parsed = cached::Args::new(
+        "cache_evict",
+        &["cache", "key", "tag", "namespace", "before"],
+    );
+    let parser = parsed.parser();
+    syn::parse_macro_input!(args with parser);
+    let item = syn::parse_macro_input!(item as syn::ItemFn);
+    evict::expand(parsed, item)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -1,10 +1,11 @@
-//! `#[cached]`: cache-aside through a typed key, on the memory tier and on Redis.
+//! `#[cached]` (cache-aside), `#[cache_put]` (write-through) and `#[cache_evict]`
+//! (invalidation), on the memory tier and on Redis.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use cache_core::codec::Json;
-use cache_core::{Cache, CacheKey, cached};
+use cache_core::{Cache, CacheKey, cache_evict, cache_put, cached};
 
 static CACHE: LazyLock<Cache> = LazyLock::new(|| Cache::new(10_000));
 
@@ -162,6 +163,144 @@ async fn methods_leave_self_out_of_the_key() {
     );
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(namespace = "profile", ttl = "1h", value = String, codec = Json)]
+struct ProfileKey(u64);
+
+struct Repo {
+    cache: Cache,
+    writes: AtomicUsize,
+}
+
+impl Repo {
+    fn new(cache: Cache) -> Self {
+        Self {
+            cache,
+            writes: AtomicUsize::new(0),
+        }
+    }
+
+    #[cache_put(cache = self.cache, key = ProfileKey(id))]
+    async fn save(&self, id: u64, name: &str, fail: bool) -> Result<String, String> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        if fail {
+            Err("database down".to_string())
+        } else {
+            Ok(name.to_owned())
+        }
+    }
+
+    #[cache_put(cache = self.cache, key = ProfileKey(id))]
+    async fn save_optional(&self, id: u64, name: Option<&str>) -> Option<String> {
+        name.map(str::to_owned)
+    }
+
+    #[cache_evict(cache = self.cache, key = ProfileKey(id))]
+    async fn delete(&self, id: u64, fail: bool) -> Result<(), String> {
+        if fail {
+            Err("database down".to_string())
+        } else {
+            Ok(())
+        }
+    }
+
+    #[cache_evict(cache = self.cache, key = ProfileKey(id), before = true)]
+    async fn delete_first(&self, id: u64) -> Result<(), String> {
+        // Evicted before the call, so even a failing call leaves no stale entry behind.
+        let _ = id;
+        Err("database down".to_string())
+    }
+
+    #[cache_evict(cache = self.cache, tag = "team:1")]
+    async fn reorganise(&self) {}
+
+    #[cache_evict(cache = self.cache, namespace = ProfileKey)]
+    async fn wipe(&self) -> usize {
+        3
+    }
+}
+
+#[tokio::test]
+async fn cache_put_writes_successful_results_through() {
+    let repo = Repo::new(Cache::new(100));
+    assert_eq!(repo.save(1, "ada", false).await, Ok("ada".into()));
+    assert_eq!(
+        repo.cache
+            .get(&ProfileKey(1))
+            .await
+            .as_deref()
+            .map(String::as_str),
+        Some("ada")
+    );
+    assert!(repo.save(1, "grace", true).await.is_err());
+    assert_eq!(
+        repo.cache
+            .get(&ProfileKey(1))
+            .await
+            .as_deref()
+            .map(String::as_str),
+        Some("ada"),
+        "a failed write changes nothing"
+    );
+    assert_eq!(repo.save(1, "grace", false).await, Ok("grace".into()));
+    assert_eq!(
+        repo.cache
+            .get(&ProfileKey(1))
+            .await
+            .as_deref()
+            .map(String::as_str),
+        Some("grace")
+    );
+    assert_eq!(
+        repo.writes.load(Ordering::SeqCst),
+        3,
+        "the body always runs"
+    );
+
+    assert_eq!(repo.save_optional(2, Some("x")).await.as_deref(), Some("x"));
+    assert!(repo.cache.get(&ProfileKey(2)).await.is_some());
+    assert_eq!(repo.save_optional(2, None).await, None);
+    assert!(
+        repo.cache.get(&ProfileKey(2)).await.is_none(),
+        "writing nothing through removes the entry"
+    );
+}
+
+#[tokio::test]
+async fn cache_evict_runs_after_success_or_before_when_asked() {
+    let repo = Repo::new(Cache::new(100));
+    repo.cache.insert(ProfileKey(1), "ada".into()).await;
+    assert!(repo.delete(1, true).await.is_err());
+    assert!(
+        repo.cache.get(&ProfileKey(1)).await.is_some(),
+        "a failed mutation evicts nothing"
+    );
+    assert!(repo.delete(1, false).await.is_ok());
+    assert!(repo.cache.get(&ProfileKey(1)).await.is_none());
+
+    repo.cache.insert(ProfileKey(2), "grace".into()).await;
+    assert!(repo.delete_first(2).await.is_err());
+    assert!(
+        repo.cache.get(&ProfileKey(2)).await.is_none(),
+        "before = true evicts even when the call fails"
+    );
+
+    repo.cache
+        .insert_tagged(ProfileKey(3), "team member".into(), &["team:1"])
+        .await;
+    repo.cache.insert(ProfileKey(4), "solo".into()).await;
+    repo.reorganise().await;
+    assert!(repo.cache.get(&ProfileKey(3)).await.is_none());
+    assert!(repo.cache.get(&ProfileKey(4)).await.is_some());
+
+    repo.cache
+        .insert(UserKey(9), "other namespace".into())
+        .await;
+    assert_eq!(repo.wipe().await, 3);
+    assert!(repo.cache.get(&ProfileKey(4)).await.is_none());
+    assert!(repo.cache.get(&UserKey(9)).await.is_some());
+}
+
 #[cfg(feature = "test-util")]
 mod on_redis {
     use super::*;
@@ -220,5 +359,35 @@ mod on_redis {
             .await
             .unwrap();
         assert_eq!(stored, "\"amazon from the database\"");
+    }
+
+    #[tokio::test]
+    async fn put_and_evict_reach_redis() {
+        let (url, _server) = RedisServer::url_or_start().unwrap();
+        let repo = Repo::new(
+            Cache::builder()
+                .far(RedisStore::connect(&url).await.unwrap())
+                .build()
+                .unwrap(),
+        );
+        repo.save(5, "ada", false).await.unwrap();
+        let other = Cache::builder()
+            .far(RedisStore::connect(&url).await.unwrap())
+            .build()
+            .unwrap();
+        assert_eq!(
+            other
+                .get(&ProfileKey(5))
+                .await
+                .as_deref()
+                .map(String::as_str),
+            Some("ada")
+        );
+        repo.delete(5, false).await.unwrap();
+        let third = Cache::builder()
+            .far(RedisStore::connect(&url).await.unwrap())
+            .build()
+            .unwrap();
+        assert!(third.get(&ProfileKey(5)).await.is_none());
     }
 }
