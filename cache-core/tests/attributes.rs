@@ -361,6 +361,47 @@ mod on_redis {
         assert_eq!(stored, "\"amazon from the database\"");
     }
 
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+    #[cache(namespace = "offer", ttl = "1h", value = String, codec = Json, tags = ["merchant:{merchant}"])]
+    struct OfferKey {
+        merchant: String,
+        offer: u64,
+    }
+
+    #[tokio::test]
+    async fn key_type_tags_are_recorded_in_redis() {
+        let (url, _server) = RedisServer::url_or_start().unwrap();
+        let a = Cache::builder()
+            .far(RedisStore::connect(&url).await.unwrap())
+            .build()
+            .unwrap();
+        a.insert(
+            OfferKey {
+                merchant: "amazon".into(),
+                offer: 1,
+            },
+            "10% off".into(),
+        )
+        .await;
+        a.insert(
+            OfferKey {
+                merchant: "amazon".into(),
+                offer: 2,
+            },
+            "free delivery".into(),
+        )
+        .await;
+        let b = Cache::builder()
+            .far(RedisStore::connect(&url).await.unwrap())
+            .build()
+            .unwrap();
+        assert_eq!(
+            b.invalidate_tag("merchant:amazon").await,
+            2,
+            "another instance removes both through Redis"
+        );
+    }
+
     #[tokio::test]
     async fn put_and_evict_reach_redis() {
         let (url, _server) = RedisServer::url_or_start().unwrap();

@@ -238,3 +238,72 @@ fn compile_errors_point_at_the_mistake() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*.rs");
 }
+
+/// Offers carry their merchant's tag, so one merchant's offers go together.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(namespace = "offer", ttl = "1h", value = String, codec = Json, tags = ["merchant:{merchant}", "offers"])]
+struct OfferKey {
+    merchant: String,
+    offer: u64,
+}
+
+#[tokio::test]
+async fn key_type_tags_group_entries() {
+    let key = OfferKey {
+        merchant: "a:b".into(),
+        offer: 1,
+    };
+    assert_eq!(
+        key.tags(),
+        ["merchant:a%3Ab", "offers"],
+        "field values in tags are escaped"
+    );
+    let cache = Cache::new(100);
+    cache
+        .insert(
+            OfferKey {
+                merchant: "amazon".into(),
+                offer: 1,
+            },
+            "10% off".into(),
+        )
+        .await;
+    cache
+        .insert(
+            OfferKey {
+                merchant: "amazon".into(),
+                offer: 2,
+            },
+            "free delivery".into(),
+        )
+        .await;
+    cache
+        .insert(
+            OfferKey {
+                merchant: "flipkart".into(),
+                offer: 3,
+            },
+            "5% off".into(),
+        )
+        .await;
+    assert_eq!(cache.invalidate_tag("merchant:amazon").await, 2);
+    assert!(
+        cache
+            .get(&OfferKey {
+                merchant: "amazon".into(),
+                offer: 1
+            })
+            .await
+            .is_none()
+    );
+    assert!(
+        cache
+            .get(&OfferKey {
+                merchant: "flipkart".into(),
+                offer: 3
+            })
+            .await
+            .is_some()
+    );
+    assert_eq!(cache.invalidate_tag("offers").await, 1);
+}

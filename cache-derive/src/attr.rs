@@ -15,6 +15,7 @@ pub(crate) struct Attrs {
     pub(crate) value: Option<Type>,
     pub(crate) codec: Option<Type>,
     pub(crate) key: Option<LitStr>,
+    pub(crate) tags: Option<syn::ExprArray>,
 }
 
 /// Sets `slot` once; a second `name = ...` is an error on the second.
@@ -50,10 +51,11 @@ pub(crate) fn parse(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> Attrs 
                 "value" => once(&mut out.value, meta.value()?.parse()?, &path, errors),
                 "codec" => once(&mut out.codec, meta.value()?.parse()?, &path, errors),
                 "key" => once(&mut out.key, meta.value()?.parse()?, &path, errors),
+                "tags" => once(&mut out.tags, meta.value()?.parse()?, &path, errors),
                 _ => {
                     return Err(meta.error(
                         "unknown `cache` option: expected one of namespace, version, ttl, no_expiry, \
-                         jitter, refresh_after, negative_ttl, value, codec, key",
+                         jitter, refresh_after, negative_ttl, value, codec, key, tags",
                     ));
                 }
             }

@@ -270,6 +270,10 @@ fn expand(
             )
         }
     };
+    let tags = attrs
+        .tags
+        .as_ref()
+        .map(|array| tags_fn(array, &names, name, errors));
     let version = attrs
         .version
         .as_ref()
@@ -292,6 +296,67 @@ fn expand(
             fn write_key(&self, #key_param: &mut ::cache_core::__private::KeyWriter<'_>) {
                 #body
             }
+            #tags
         }
     })
+}
+
+/// `fn tags(&self)` from `tags = ["merchant:{id}", "merchants"]`: literals as written, fields
+/// escaped like key segments.
+fn tags_fn(
+    array: &syn::ExprArray,
+    names: &[String],
+    name: &syn::Ident,
+    errors: &mut Vec<syn::Error>,
+) -> TokenStream {
+    let mut tags = Vec::new();
+    for element in &array.elems {
+        let syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(lit),
+            ..
+        }) = element
+        else {
+            errors.push(syn::Error::new_spanned(
+                element,
+                "a tag is a string literal, such as \"merchant:{id}\"",
+            ));
+            continue;
+        };
+        let text = lit.value();
+        let pieces = if text.contains('{') {
+            match template::parse(&text) {
+                Ok(pieces) => pieces,
+                Err(message) => {
+                    errors.push(syn::Error::new_spanned(lit, message));
+                    continue;
+                }
+            }
+        } else {
+            vec![Piece::Literal(text)]
+        };
+        let writes = pieces.iter().map(|piece| match piece {
+            Piece::Literal(text) => quote!(tag.literal(#text);),
+            Piece::Field(field) => {
+                if !names.contains(field) {
+                    errors.push(syn::Error::new_spanned(
+                        lit,
+                        format!("the tag names `{field}`, which is not a field of `{name}`"),
+                    ));
+                }
+                let access = field_access(field);
+                quote!(tag.value(&#access);)
+            }
+        });
+        tags.push(quote! {{
+            let mut text = ::std::string::String::new();
+            let mut tag = ::cache_core::__private::KeyWriter::new(&mut text);
+            #(#writes)*
+            text
+        }});
+    }
+    quote! {
+        fn tags(&self) -> ::std::vec::Vec<::std::string::String> {
+            ::std::vec![#(#tags),*]
+        }
+    }
 }

@@ -549,7 +549,9 @@ impl Cache {
         };
         let ns = self.inner.stats.namespace(K::NAMESPACE);
         self.inner.stats.incr(ns, Counter::Insert);
-        self.store_near_ttl(key, value, ttl);
+        let tags = key.tags();
+        let tags = (!tags.is_empty()).then(|| tags.into());
+        self.store_near_tagged(key, value, ttl, tags);
         Some(ttl)
     }
 
@@ -586,8 +588,18 @@ impl Cache {
                 .await?;
         } else {
             let bytes = <K::Codec as Codec<K::Value>>::encode(value)?;
-            self.far_call(ns, "SET", far.store.set(&rendered, &bytes, ttl))
+            let tags = key.tags();
+            if tags.is_empty() {
+                self.far_call(ns, "SET", far.store.set(&rendered, &bytes, ttl))
+                    .await?;
+            } else {
+                self.far_call(
+                    ns,
+                    "SET tagged",
+                    far.store.set_tagged(&rendered, &bytes, ttl, &tags),
+                )
                 .await?;
+            }
         }
         Ok(())
     }

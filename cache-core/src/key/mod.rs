@@ -66,6 +66,13 @@ pub trait CacheKey: Hash + Eq + Clone + Send + Sync + 'static {
     /// Writes this key's segments after the layout's prefix.
     fn write_key(&self, key: &mut KeyWriter<'_>);
 
+    /// The tags every entry of this key is written with, for
+    /// [`Cache::invalidate_tag`](crate::Cache::invalidate_tag); none by default. The derive's
+    /// `tags = ["merchant:{id}"]` fills them from the key's fields, escaped like segments.
+    fn tags(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The weight of a value in bytes, used when the cache is bounded by weight.
     ///
     /// The default is the size of the value type plus the length of its encoding, a fair
