@@ -1,5 +1,6 @@
 //! Derive and attribute macros for `cache-core`, re-exported by it behind its default `derive`
-//! feature: use them as `cache_core::CacheKey`.
+//! feature: use them as `cache_core::CacheKey`, `cache_core::cached`, `cache_core::cache_put`
+//! and `cache_core::cache_evict`.
 //!
 //! # `#[derive(CacheKey)]`
 //!
@@ -22,6 +23,7 @@
 //! | `codec = Json` | the value's codec (default `cache_core::codec::DefaultCodec`, postcard) |
 //! | `jitter`, `refresh_after`, `negative_ttl` | durations, as [`Policy`](https://docs.rs/cache-core) says |
 //! | `key = "{a}:{b}"` | a template instead of `namespace:vN:<fields>`; every field must appear |
+//! | `tags = ["merchant:{id}", "offers"]` | tags every entry is written with, for `invalidate_tag`; fields escaped |
 //!
 //! Fields are rendered through `Display` and escaped. Every mistake is a compile error on the
 //! token at fault, and all of them are reported at once.

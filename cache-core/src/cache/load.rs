@@ -87,6 +87,10 @@ impl Cache {
         K: CacheKey,
         F: Future<Output = K::Value>,
     {
+        // A hit returns here, before the loader's state is moved into the load future.
+        if let Some(value) = self.cached::<K, Found<K::Value>>(key) {
+            return value;
+        }
         match self
             .load(key, async { Ok::<_, Infallible>(Found(init.await)) })
             .await
@@ -103,6 +107,9 @@ impl Cache {
         K: CacheKey,
         F: Future<Output = Arc<K::Value>>,
     {
+        if let Some(value) = self.cached::<K, SharedFound<K::Value>>(key) {
+            return value;
+        }
         match self
             .load(key, async { Ok::<_, Infallible>(SharedFound(init.await)) })
             .await
@@ -126,6 +133,9 @@ impl Cache {
         F: Future<Output = Result<K::Value, E>>,
         E: Send + Sync + 'static,
     {
+        if let Some(value) = self.cached::<K, Found<K::Value>>(key) {
+            return Ok(value);
+        }
         self.load(key, async { init.await.map(Found) }).await
     }
 
@@ -139,6 +149,9 @@ impl Cache {
         K: CacheKey,
         F: Future<Output = Option<K::Value>>,
     {
+        if let Some(value) = self.cached::<K, Maybe<K::Value>>(key) {
+            return value;
+        }
         match self
             .load(key, async { Ok::<_, Infallible>(Maybe(init.await)) })
             .await
