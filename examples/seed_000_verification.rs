@@ -6,12 +6,10 @@
 //! Runs against `REDIS_URL`, or a private `redis-server` it starts:
 //! `cargo run -p examples --example seed_000_verification`
 
-use std::time::Duration;
-
 use cache_core::codec::Fields;
 use cache_core::store::redis::RedisStore;
 use cache_core::test_util::RedisServer;
-use cache_core::{Cache, CacheKey, KeyLayout, KeyPrefix, KeyWriter, Policy};
+use cache_core::{Cache, CacheKey, KeyPrefix};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,42 +27,22 @@ struct MediaState {
     token: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// `{network}:{account}`, a hash. If Redis loses the data, users restart their challenge: a
+/// day is plenty.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(key = "{network}:{account}", namespace = "verification", ttl = "1d", value = Verification, codec = Fields)]
 struct VerificationKey {
     network: String,
     account: String,
 }
 
-impl CacheKey for VerificationKey {
-    type Value = Verification;
-    type Codec = Fields;
-    const NAMESPACE: &'static str = "verification";
-    // If Redis loses the data, users restart their challenge: a day is plenty.
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(24 * 3600));
-    const LAYOUT: KeyLayout = KeyLayout::template("");
-    fn write_key(&self, key: &mut KeyWriter<'_>) {
-        key.segment_str(&self.network).segment_str(&self.account);
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// `{network}:{account}:{media}`, a hash.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(key = "{network}:{account}:{media}", namespace = "media_state", ttl = "1d", value = MediaState, codec = Fields)]
 struct MediaKey {
     network: String,
     account: String,
     media: String,
-}
-
-impl CacheKey for MediaKey {
-    type Value = MediaState;
-    type Codec = Fields;
-    const NAMESPACE: &'static str = "media_state";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(24 * 3600));
-    const LAYOUT: KeyLayout = KeyLayout::template("");
-    fn write_key(&self, key: &mut KeyWriter<'_>) {
-        key.segment_str(&self.network)
-            .segment_str(&self.account)
-            .segment_str(&self.media);
-    }
 }
 
 #[tokio::main]

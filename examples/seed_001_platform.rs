@@ -10,28 +10,8 @@ use std::time::Duration;
 use cache_core::codec::{Json, Text};
 use cache_core::store::redis::RedisStore;
 use cache_core::test_util::RedisServer;
-use cache_core::{Cache, CacheKey, KeyLayout, KeyWriter, Policy};
+use cache_core::{Cache, CacheKey};
 use serde::{Deserialize, Serialize};
-
-/// The key types: each line of seed 001's key table, in its exact layout, so the Python
-/// service and this one share the same keys.
-macro_rules! seed_key {
-    ($name:ident($field:ty) => $value:ty, $codec:ty, $ns:literal, $prefix:literal, $ttl:expr) => {
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        struct $name($field);
-
-        impl CacheKey for $name {
-            type Value = $value;
-            type Codec = $codec;
-            const NAMESPACE: &'static str = $ns;
-            const POLICY: Policy = Policy::ttl($ttl);
-            const LAYOUT: KeyLayout = KeyLayout::template($prefix);
-            fn write_key(&self, key: &mut KeyWriter<'_>) {
-                key.segment(&self.0);
-            }
-        }
-    };
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Session {
@@ -48,14 +28,35 @@ struct Merchant {
     default_cashback_value: f64,
 }
 
-const HOUR: Duration = Duration::from_secs(3600);
-seed_key!(SessionKey(String) => Session, Json, "session", "session:", Duration::from_secs(24 * 3600));
-seed_key!(OtpKey(String) => String, Text, "otp", "otp:", Duration::from_secs(300));
-seed_key!(OtpAttempts(String) => i64, Text, "otp_attempts", "otp:attempts:", HOUR);
-seed_key!(RateLimit(String) => i64, Text, "rate_limit", "rate_limit:", Duration::from_secs(60));
-seed_key!(MerchantKey(String) => Merchant, Json, "merchant", "merchant:", HOUR);
-seed_key!(TopOffers(u32) => Vec<u64>, Json, "offers_top", "offers:top:", Duration::from_secs(600));
-seed_key!(WithdrawLock(u64) => (), Json, "lock", "lock:withdraw:", Duration::from_secs(10));
+// Seed 001's key table, one line each, in its exact layouts: the Python service and this one
+// share the keys.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(key = "session:{0}", namespace = "session", ttl = "24h", value = Session, codec = Json)]
+struct SessionKey(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(key = "otp:{0}", namespace = "otp", ttl = "5m", value = String, codec = Text)]
+struct OtpKey(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(key = "otp:attempts:{0}", namespace = "otp_attempts", ttl = "1h", value = i64, codec = Text)]
+struct OtpAttempts(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(key = "rate_limit:{0}", namespace = "rate_limit", ttl = "60s", value = i64, codec = Text)]
+struct RateLimit(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(key = "merchant:{0}", namespace = "merchant", ttl = "1h", value = Merchant, codec = Json)]
+struct MerchantKey(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(key = "offers:top:{0}", namespace = "offers_top", ttl = "10m", value = Vec<u64>, codec = Json)]
+struct TopOffers(u32);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(key = "lock:withdraw:{0}", namespace = "lock", ttl = "10s", value = (), codec = Json)]
+struct WithdrawLock(u64);
 
 /// `verify_otp`: at most 5 attempts an hour, the code deleted once used.
 async fn verify_otp(
