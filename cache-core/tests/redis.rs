@@ -1061,3 +1061,28 @@ async fn the_health_check_pings_while_the_store_lives() {
         "the health check stops with the store"
     );
 }
+
+#[tokio::test]
+async fn another_instances_logout_reaches_this_one_within_the_near_ttl() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let a = redis_cache(&url).await;
+    let (clock, time) = cache_core::Clock::mock();
+    let b = Cache::builder()
+        .far(RedisStore::connect(&url).await.unwrap())
+        .clock(clock)
+        .build()
+        .unwrap();
+    let token = SessionKey("shared".into());
+    a.insert(token.clone(), session(1)).await;
+    assert!(b.get(&token).await.is_some(), "b keeps an in-process copy");
+    a.invalidate(&token).await; // logout on instance a
+    assert!(
+        b.get(&token).await.is_some(),
+        "b's copy is not told (no cross-instance invalidation yet)"
+    );
+    time.advance(std::time::Duration::from_secs(5));
+    assert!(
+        b.get(&token).await.is_none(),
+        "but it lives at most the default near TTL of 5 s, not the session's 24 h"
+    );
+}

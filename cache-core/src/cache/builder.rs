@@ -12,6 +12,9 @@ use crate::near::{Bound, NearStore};
 use crate::stats::StatsTable;
 use crate::store::Store;
 
+/// How long in-process copies live by default when a far tier is shared with other instances.
+const DEFAULT_NEAR_TTL: Duration = Duration::from_secs(5);
+
 /// Builds a [`Cache`]; start from [`Cache::builder`].
 ///
 /// | setting | default | meaning |
@@ -20,7 +23,7 @@ use crate::store::Store;
 /// | [`max_weight`](Self::max_weight) | none | also bound the in-process tier by bytes |
 /// | [`far`](Self::far) | none | a shared far tier, such as Redis |
 /// | [`near`](Self::near) | on | keep decoded copies in process |
-/// | [`near_ttl`](Self::near_ttl) | none | cap how long an in-process copy of a far entry lives |
+/// | [`near_ttl`](Self::near_ttl) | 5 s with a far tier | cap how long an in-process copy lives when a far tier is shared |
 /// | [`store_timeout`](Self::store_timeout) | 1 s | bound on every far-tier call |
 /// | [`circuit_breaker`](Self::circuit_breaker) | 5 failures, 5 s | skip the far tier after repeated failures |
 /// | [`clock`](Self::clock) | system | the time source; tests mock it |
@@ -99,8 +102,10 @@ impl CacheBuilder {
         self
     }
 
-    /// The longest an in-process copy of a far entry lives. Another instance's invalidation
-    /// reaches this one's copies only when they expire, so this bounds how stale they get.
+    /// The longest an in-process copy lives when there is a far tier (default 5 s). Another
+    /// instance's invalidation (a logout, an update) reaches this instance's copies only when
+    /// they expire, so this bounds how long a removed session or an old value can still be
+    /// served here. Without a far tier the key type's TTL alone applies.
     pub fn near_ttl(mut self, ttl: Duration) -> Self {
         self.near_ttl = Some(ttl);
         self
@@ -184,12 +189,13 @@ impl CacheBuilder {
             max_bytes: self.max_weight,
         };
         let near = self.near.then(|| NearStore::new(bound, stats.clone()));
+        let has_far = self.far.is_some();
         let far = self.far.map(|store| Far::new(store, self.far_policy));
         Cache {
             inner: Arc::new(Inner {
                 near,
                 far,
-                near_ttl: self.near_ttl,
+                near_ttl: self.near_ttl.or(has_far.then_some(DEFAULT_NEAR_TTL)),
                 stats,
                 flights: Arc::new(Flights::default()),
                 clock: self.clock,

@@ -387,7 +387,14 @@ impl Cache {
                 .await
             {
                 Ok(true) => {
-                    return OtherProcess::Ours(Some(Lease::new(self.clone(), lock_key, token, ns)));
+                    let lease = Lease::new(self.clone(), lock_key, token, ns);
+                    // Another process may have written the value and released the lease
+                    // between our lookup and our taking it.
+                    if let Some(value) = self.far_lookup(key, rendered).await {
+                        let _ = lease.release().await;
+                        return OtherProcess::Loaded(value);
+                    }
+                    return OtherProcess::Ours(Some(lease));
                 }
                 // Load without the lease rather than not at all: fail open.
                 Err(_) => return OtherProcess::Ours(None),

@@ -76,7 +76,7 @@ pub struct Cache {
 struct Inner {
     near: Option<NearStore>,
     far: Option<Far>,
-    /// The longest an in-process copy of a far entry lives.
+    /// The longest an in-process copy lives; set only with a far tier.
     near_ttl: Option<Duration>,
     stats: Arc<StatsTable>,
     flights: Arc<Flights>,
@@ -189,7 +189,7 @@ impl Cache {
         match decoded {
             Ok(value) => {
                 let value = Arc::new(value);
-                self.store_near(key.clone(), Some(value.clone()), self.inner.near_ttl);
+                self.store_near(key.clone(), Some(value.clone()));
                 Ok(Some(value))
             }
             Err(e) => {
@@ -251,11 +251,7 @@ impl Cache {
                     match <K::Codec as Codec<K::Value>>::decode(&bytes) {
                         Ok(value) => {
                             let value = Arc::new(value);
-                            self.store_near(
-                                keys[i].clone(),
-                                Some(value.clone()),
-                                self.inner.near_ttl,
-                            );
+                            self.store_near(keys[i].clone(), Some(value.clone()));
                             out[i] = Some(value);
                         }
                         Err(e) => self.drop_undecodable(ns, text, &e).await,
@@ -604,14 +600,9 @@ impl Cache {
         Ok(())
     }
 
-    /// Keeps `value` in process with the key type's TTL, capped by `cap`.
-    fn store_near<K: CacheKey>(&self, key: K, value: Option<Arc<K::Value>>, cap: Option<Duration>) {
-        let ttl = K::POLICY.entry_ttl(fastrand::f64());
-        let ttl = match (ttl, cap) {
-            (Some(t), Some(c)) => Some(t.min(c)),
-            (t, c) => t.or(c),
-        };
-        self.store_near_ttl(key, value, ttl);
+    /// Keeps a copy of a far entry in process with the key type's TTL.
+    fn store_near<K: CacheKey>(&self, key: K, value: Option<Arc<K::Value>>) {
+        self.store_near_ttl(key, value, K::POLICY.entry_ttl(fastrand::f64()));
     }
 
     /// Keeps `value` (or a remembered "not found") in process for `ttl`.
@@ -634,6 +625,11 @@ impl Cache {
     ) {
         let Some(near) = &self.inner.near else {
             return;
+        };
+        // With a far tier shared by other instances, copies here live at most `near_ttl`.
+        let ttl = match (ttl, self.inner.near_ttl) {
+            (Some(t), Some(cap)) => Some(t.min(cap)),
+            (t, cap) => t.or(cap),
         };
         let now = self.inner.clock.now_nanos();
         let deadline = |after: Option<Duration>| {
