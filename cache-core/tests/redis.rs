@@ -10,7 +10,7 @@ use cache_core::codec::{Json, Text};
 use cache_core::store::redis::{ConnectionMode, RedisOptions, RedisStore};
 use cache_core::store::{Store, StoreErrorKind};
 use cache_core::test_util::RedisServer;
-use cache_core::{Cache, CacheKey, KeyLayout, KeyPrefix, KeyWriter, Policy};
+use cache_core::{Cache, CacheKey, KeyPrefix};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,64 +21,24 @@ struct Session {
 }
 
 /// Seed 001: `session:<token>`, 24 h, JSON as the Python service writes it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(key = "session:{0}", namespace = "session", ttl = "24h", value = Session, codec = Json)]
 struct SessionKey(String);
 
-impl CacheKey for SessionKey {
-    type Value = Session;
-    type Codec = Json;
-    const NAMESPACE: &'static str = "session";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(24 * 3600));
-    const LAYOUT: KeyLayout = KeyLayout::template("session:");
-    fn write_key(&self, key: &mut KeyWriter<'_>) {
-        key.segment_str(&self.0);
-    }
-}
-
 /// Seed 003: `fba:token:<id>`, 1 day.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(key = "fba:token:{0}", namespace = "fba_token", ttl = "1d", value = String, codec = Text)]
 struct Token(u32);
 
-impl CacheKey for Token {
-    type Value = String;
-    type Codec = Text;
-    const NAMESPACE: &'static str = "fba_token";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(86_400));
-    const LAYOUT: KeyLayout = KeyLayout::template("fba:token:");
-    fn write_key(&self, key: &mut KeyWriter<'_>) {
-        key.segment(self.0);
-    }
-}
-
 /// Seed 001: `rate_limit:<ip>`, a 60 s window.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(key = "rate_limit:{0}", namespace = "rate_limit", ttl = "60s", value = i64, codec = Text)]
 struct RateLimit(String);
 
-impl CacheKey for RateLimit {
-    type Value = i64;
-    type Codec = Text;
-    const NAMESPACE: &'static str = "rate_limit";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(60));
-    const LAYOUT: KeyLayout = KeyLayout::template("rate_limit:");
-    fn write_key(&self, key: &mut KeyWriter<'_>) {
-        key.segment_str(&self.0);
-    }
-}
-
 /// Seed 001: `lock:withdraw:<user>`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(key = "lock:withdraw:{0}", namespace = "lock", ttl = "10s", value = (), codec = Json)]
 struct WithdrawLock(u64);
-
-impl CacheKey for WithdrawLock {
-    type Value = ();
-    type Codec = Json;
-    const NAMESPACE: &'static str = "lock";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(10));
-    const LAYOUT: KeyLayout = KeyLayout::template("lock:withdraw:");
-    fn write_key(&self, key: &mut KeyWriter<'_>) {
-        key.segment(self.0);
-    }
-}
 
 async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
     redis::Client::open(url)
@@ -643,32 +603,14 @@ async fn a_slow_redis_is_bounded_by_the_command_timeout() {
 }
 
 /// Seed 001: `merchant:<slug>` for an hour, tagged by merchant id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(namespace = "merchant", ttl = "1h", value = String, codec = Json)]
 struct MerchantKey(String);
 
-impl CacheKey for MerchantKey {
-    type Value = String;
-    type Codec = Json;
-    const NAMESPACE: &'static str = "merchant";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
-    fn write_key(&self, key: &mut KeyWriter<'_>) {
-        key.segment_str(&self.0);
-    }
-}
-
 /// A short-lived key type, for tag index pruning.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(namespace = "flash", ttl = "300ms", value = String, codec = Json)]
 struct Flash(u32);
-
-impl CacheKey for Flash {
-    type Value = String;
-    type Codec = Json;
-    const NAMESPACE: &'static str = "flash";
-    const POLICY: Policy = Policy::ttl(Duration::from_millis(300));
-    fn write_key(&self, key: &mut KeyWriter<'_>) {
-        key.segment(self.0);
-    }
-}
 
 #[tokio::test]
 async fn a_tag_removes_its_keys_in_every_instance_and_its_index() {
@@ -772,21 +714,11 @@ struct Verification {
     media_types: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(key = "{network}:{account}", namespace = "verification", ttl = "1h", value = Verification, codec = cache_core::codec::Fields)]
 struct VerificationKey {
     network: String,
     account: String,
-}
-
-impl CacheKey for VerificationKey {
-    type Value = Verification;
-    type Codec = cache_core::codec::Fields;
-    const NAMESPACE: &'static str = "verification";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
-    const LAYOUT: KeyLayout = KeyLayout::template("");
-    fn write_key(&self, key: &mut KeyWriter<'_>) {
-        key.segment_str(&self.network).segment_str(&self.account);
-    }
 }
 
 /// Seed 000's per-media state, `{network}:{account}:{media}`, with a number and a flag to
@@ -800,24 +732,12 @@ struct MediaState {
     verified: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(key = "{network}:{account}:{media}", namespace = "media_state", ttl = "1h", value = MediaState, codec = cache_core::codec::Fields)]
 struct MediaKey {
     network: String,
     account: String,
     media: String,
-}
-
-impl CacheKey for MediaKey {
-    type Value = MediaState;
-    type Codec = cache_core::codec::Fields;
-    const NAMESPACE: &'static str = "media_state";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
-    const LAYOUT: KeyLayout = KeyLayout::template("");
-    fn write_key(&self, key: &mut KeyWriter<'_>) {
-        key.segment_str(&self.network)
-            .segment_str(&self.account)
-            .segment_str(&self.media);
-    }
 }
 
 const ACCOUNT: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
