@@ -7,10 +7,10 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bb8_redis::RedisConnectionManager;
-use benches::{Record, RecordKey};
+use benches::{Record, RecordKey, concurrent_reads};
 use cache_core::store::redis::{ConnectionMode, RedisOptions, RedisStore};
 use cache_core::test_util::RedisServer;
 use cache_core::{Cache, CacheKey};
@@ -20,29 +20,16 @@ const TASKS: usize = 50;
 const GETS_PER_TASK: usize = 40;
 const KEYS: u64 = 1000;
 
-/// Runs `TASKS` tasks of `GETS_PER_TASK` calls of `op` each, `iters` times; returns the time.
 async fn concurrent<F, Fut>(iters: u64, op: F) -> Duration
 where
     F: Fn(u64) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
-    let start = Instant::now();
+    let mut total = Duration::ZERO;
     for _ in 0..iters {
-        let tasks: Vec<_> = (0..TASKS)
-            .map(|t| {
-                let op = op.clone();
-                tokio::spawn(async move {
-                    for i in 0..GETS_PER_TASK {
-                        op(((t * GETS_PER_TASK + i) as u64 * 7919) % KEYS).await;
-                    }
-                })
-            })
-            .collect();
-        for task in tasks {
-            task.await.unwrap();
-        }
+        total += concurrent_reads(TASKS, GETS_PER_TASK, KEYS, op.clone()).await;
     }
-    start.elapsed()
+    total
 }
 
 fn redis_get(c: &mut Criterion) {

@@ -1,6 +1,7 @@
 //! Shared fixtures of the benchmarks in `benches/` and the load runs in `src/bin/`.
 
-use std::time::Duration;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 use cache_core::codec::Postcard;
 use cache_core::{CacheKey, KeyWriter, Policy};
@@ -46,4 +47,28 @@ impl CacheKey for RecordKey {
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment(self.0);
     }
+}
+
+/// Runs `tasks` Tokio tasks that each call `op` `per_task` times, on ids spread over `keys`
+/// with a stride; returns the wall time.
+pub async fn concurrent_reads<F, Fut>(tasks: usize, per_task: usize, keys: u64, op: F) -> Duration
+where
+    F: Fn(u64) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let start = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|t| {
+            let op = op.clone();
+            tokio::spawn(async move {
+                for i in 0..per_task {
+                    op(((t * per_task + i) as u64 * 7919) % keys).await;
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.expect("a read task panicked");
+    }
+    start.elapsed()
 }

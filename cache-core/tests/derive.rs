@@ -306,4 +306,25 @@ async fn key_type_tags_group_entries() {
             .is_some()
     );
     assert_eq!(cache.invalidate_tag("offers").await, 1);
+
+    // insert_many records the key type's tags too.
+    cache
+        .insert_many(vec![
+            (
+                OfferKey {
+                    merchant: "myntra".into(),
+                    offer: 4,
+                },
+                "a".to_string(),
+            ),
+            (
+                OfferKey {
+                    merchant: "myntra".into(),
+                    offer: 5,
+                },
+                "b".to_string(),
+            ),
+        ])
+        .await;
+    assert_eq!(cache.invalidate_tag("merchant:myntra").await, 2);
 }

@@ -140,11 +140,6 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> Result<TokenStream, syn::Error
         return Err(combine(errors));
     };
     let body = &item.block;
-    // Spanned at the key, so that a key of the wrong type is reported there.
-    let key_check = quote_spanned! {key.span()=>
-        let __cache_key = #key;
-        ::cache_core::__private::assert_key_of(&__cache_key, &__cache_phantom);
-    };
     let (phantom, call) = match output(ret) {
         Output::Arc => (
             quote!(::core::marker::PhantomData::<#ret>),
@@ -169,18 +164,33 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> Result<TokenStream, syn::Error
             },
         ),
     };
-    let attrs = &item.attrs;
-    let vis = &item.vis;
-    let sig = &item.sig;
-    Ok(quote! {
+    Ok(with_key(&item, &phantom, &key, &cache, call))
+}
+
+/// The function `item` with a body that binds the typed key (checked, where it is written,
+/// against the value the function returns) and the cache, then runs `rest`.
+pub(crate) fn with_key(
+    item: &ItemFn,
+    phantom: &TokenStream,
+    key: &Expr,
+    cache: &Expr,
+    rest: TokenStream,
+) -> TokenStream {
+    // Spanned at the key, so that a key of the wrong type is reported there.
+    let key_check = quote_spanned! {key.span()=>
+        let __cache_key = #key;
+        ::cache_core::__private::assert_key_of(&__cache_key, &__cache_phantom);
+    };
+    let (attrs, vis, sig) = (&item.attrs, &item.vis, &item.sig);
+    quote! {
         #(#attrs)*
         #vis #sig {
             let __cache_phantom = #phantom;
             #key_check
             let __cache = &#cache;
-            #call
+            #rest
         }
-    })
+    }
 }
 
 pub(crate) fn not_async(item: &ItemFn, name: &str) -> Option<syn::Error> {

@@ -1,11 +1,10 @@
 //! `#[cache_put]`: write-through, the function's successful result written under a typed key.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
-use syn::spanned::Spanned;
+use quote::quote;
 use syn::{ItemFn, ReturnType};
 
-use crate::cached::{Args, Output, combine, missing_cache, not_async, output};
+use crate::cached::{Args, Output, combine, missing_cache, not_async, output, with_key};
 
 pub(crate) fn expand(args: Args, item: ItemFn) -> Result<TokenStream, syn::Error> {
     let mut errors: Vec<syn::Error> = not_async(&item, "cache_put").into_iter().collect();
@@ -60,20 +59,10 @@ pub(crate) fn expand(args: Args, item: ItemFn) -> Result<TokenStream, syn::Error
             },
         ),
     };
-    let key_check = quote_spanned! {key.span()=>
-        let __cache_key = #key;
-        ::cache_core::__private::assert_key_of(&__cache_key, &__cache_phantom);
+    let rest = quote! {
+        let __result: #ret = async move #body.await;
+        #write
+        __result
     };
-    let (attrs, vis, sig) = (&item.attrs, &item.vis, &item.sig);
-    Ok(quote! {
-        #(#attrs)*
-        #vis #sig {
-            let __cache_phantom = #phantom;
-            #key_check
-            let __cache = &#cache;
-            let __result: #ret = async move #body.await;
-            #write
-            __result
-        }
-    })
+    Ok(with_key(&item, &phantom, &key, &cache, rest))
 }

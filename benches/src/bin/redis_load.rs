@@ -5,10 +5,9 @@
 //! `cargo run --release -p benches --bin redis_load [rounds]`
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use bb8_redis::RedisConnectionManager;
-use benches::{Record, RecordKey};
+use benches::{Record, RecordKey, concurrent_reads};
 use cache_core::store::redis::{ConnectionMode, RedisOptions, RedisStore};
 use cache_core::test_util::RedisServer;
 use cache_core::{Cache, CacheKey};
@@ -17,27 +16,13 @@ const TASKS: usize = 50;
 const GETS_PER_TASK: usize = 400;
 const KEYS: u64 = 1000;
 
-/// Operations per second of `TASKS` tasks running `op` `GETS_PER_TASK` times each.
 async fn round<F, Fut>(op: F) -> f64
 where
     F: Fn(u64) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..TASKS)
-        .map(|t| {
-            let op = op.clone();
-            tokio::spawn(async move {
-                for i in 0..GETS_PER_TASK {
-                    op(((t * GETS_PER_TASK + i) as u64 * 7919) % KEYS).await;
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.expect("task");
-    }
-    (TASKS * GETS_PER_TASK) as f64 / start.elapsed().as_secs_f64()
+    let elapsed = concurrent_reads(TASKS, GETS_PER_TASK, KEYS, op).await;
+    (TASKS * GETS_PER_TASK) as f64 / elapsed.as_secs_f64()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

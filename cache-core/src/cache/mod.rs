@@ -137,22 +137,23 @@ impl Cache {
         self.get_far(key).await
     }
 
-    /// The far-tier half of [`get`](Self::get), counting the hit or the miss.
+    /// The far-tier half of [`get`](Self::get); a failed far tier is a miss.
     #[cold]
     async fn get_far<K: CacheKey>(&self, key: &K) -> Option<Arc<K::Value>> {
+        self.try_get_far(key).await.ok().flatten()
+    }
+
+    /// The far-tier half of a read, counting the hit or the miss (a failed read is a miss).
+    async fn try_get_far<K: CacheKey>(&self, key: &K) -> Result<Option<Arc<K::Value>>, StoreError> {
         let found = match &self.inner.far {
-            Some(_) => self.far_lookup(key, &key.render()).await,
-            None => None,
+            Some(_) => self.try_far_lookup(key, &key.render()).await,
+            None => Ok(None),
         };
         let ns = self.inner.stats.namespace(K::NAMESPACE);
-        self.inner.stats.incr(
-            ns,
-            if found.is_some() {
-                Counter::Hit
-            } else {
-                Counter::Miss
-            },
-        );
+        let hit = matches!(found, Ok(Some(_)));
+        self.inner
+            .stats
+            .incr(ns, if hit { Counter::Hit } else { Counter::Miss });
         found
     }
 
@@ -285,33 +286,12 @@ impl Cache {
     pub async fn insert_tagged<K: CacheKey>(&self, key: K, value: K::Value, tags: &[&str]) {
         let ttl = K::POLICY.entry_ttl(fastrand::f64());
         let value = Arc::new(value);
-        let tags: Arc<[String]> = tags.iter().map(|t| (*t).to_owned()).collect();
+        let mut all = key.tags();
+        all.extend(tags.iter().map(|t| (*t).to_owned()));
         let ns = self.inner.stats.namespace(K::NAMESPACE);
         self.inner.stats.incr(ns, Counter::Insert);
-        if <K::Codec as Codec<K::Value>>::HASH {
-            tracing::warn!(
-                namespace = K::NAMESPACE,
-                "tags on hash-shaped values apply in process only; the far tier keeps the hash untagged"
-            );
-            self.store_far(&key, Some(&value), ttl).await;
-        } else if let Some(far) = &self.inner.far {
-            match <K::Codec as Codec<K::Value>>::encode(&value) {
-                Ok(bytes) => {
-                    let rendered = key.render();
-                    let _ = self
-                        .far_call(
-                            ns,
-                            "SET tagged",
-                            far.store.set_tagged(&rendered, &bytes, ttl, &tags),
-                        )
-                        .await;
-                }
-                Err(e) => {
-                    tracing::warn!(namespace = K::NAMESPACE, error = %e, "value does not encode; kept in process only")
-                }
-            }
-        }
-        self.store_near_tagged(key, Some(value), ttl, Some(tags));
+        self.store_far_tagged(&key, &value, ttl, &all).await;
+        self.store_near_tagged(key, Some(value), ttl, Some(all.into()));
     }
 
     /// Removes every entry written with `tag`, in every tier; returns how many keys the far
@@ -337,32 +317,32 @@ impl Cache {
 
     /// Writes every `(key, value)` pair; the far tier gets them in one pipeline.
     pub async fn insert_many<K: CacheKey>(&self, entries: Vec<(K, K::Value)>) {
-        if self.inner.far.is_some() && <K::Codec as Codec<K::Value>>::HASH {
-            // Hashes are written one by one, each atomically.
-            for (key, value) in entries {
-                self.insert(key, value).await;
-            }
-            return;
-        }
         let ns = self.inner.stats.namespace(K::NAMESPACE);
         let mut batch = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             let value = Arc::new(value);
-            let ttl = K::POLICY.entry_ttl(fastrand::f64());
-            if self.inner.far.is_some() {
-                match <K::Codec as Codec<K::Value>>::encode(&value) {
-                    Ok(bytes) => {
-                        batch.push(crate::store::StoreEntry::new(key.render(), bytes, ttl))
-                    }
-                    Err(e) => {
-                        tracing::warn!(namespace = K::NAMESPACE, error = %e, "value does not encode; kept in process only")
-                    }
+            let Some(ttl) = self.store_local(key.clone(), Some(value.clone())) else {
+                continue;
+            };
+            if self.inner.far.is_none() {
+                continue;
+            }
+            let tags = key.tags();
+            if <K::Codec as Codec<K::Value>>::HASH || !tags.is_empty() {
+                // Hashes and tagged entries are written one by one, each atomically.
+                self.store_far_tagged(&key, &value, ttl, &tags).await;
+                continue;
+            }
+            match <K::Codec as Codec<K::Value>>::encode(&value) {
+                Ok(bytes) => batch.push(crate::store::StoreEntry::new(key.render(), bytes, ttl)),
+                Err(e) => {
+                    tracing::warn!(namespace = K::NAMESPACE, error = %e, "value does not encode; kept in process only")
                 }
             }
-            self.store_near_ttl(key, Some(value), ttl);
-            self.inner.stats.incr(ns, Counter::Insert);
         }
-        if let Some(far) = &self.inner.far {
+        if let Some(far) = &self.inner.far
+            && !batch.is_empty()
+        {
             let _ = self
                 .far_call(ns, "SET pipeline", far.store.set_many(&batch))
                 .await;
@@ -371,6 +351,13 @@ impl Cache {
 
     /// Removes the entry under `key` from every tier.
     pub async fn invalidate<K: CacheKey>(&self, key: &K) {
+        // Fail open: a far-tier failure was counted and logged.
+        let _ = self.try_invalidate(key).await;
+    }
+
+    /// [`invalidate`](Self::invalidate) that reports a failed far tier; the in-process copy is
+    /// removed either way.
+    async fn try_invalidate<K: CacheKey>(&self, key: &K) -> Result<(), Error> {
         let ns = self.inner.stats.namespace(K::NAMESPACE);
         let mut removed = self
             .inner
@@ -378,13 +365,19 @@ impl Cache {
             .as_ref()
             .and_then(|near| near.remove(key))
             .is_some();
-        if let Some(far) = &self.inner.far {
-            let keys = [key.render()];
-            removed |= matches!(self.far_call(ns, "UNLINK", far.store.delete(&keys)).await, Ok(n) if n > 0);
-        }
+        let far = match &self.inner.far {
+            Some(far) => {
+                let keys = [key.render()];
+                let result = self.far_call(ns, "UNLINK", far.store.delete(&keys)).await;
+                removed |= matches!(result, Ok(n) if n > 0);
+                result.map(|_| ())
+            }
+            None => Ok(()),
+        };
         if removed {
             self.inner.stats.incr(ns, Counter::Invalidation);
         }
+        Ok(far?)
     }
 
     /// Removes every entry whose key is in `prefix` (and not excluded by it), in every tier;
@@ -558,7 +551,20 @@ impl Cache {
         value: Option<&K::Value>,
         ttl: Option<Duration>,
     ) {
-        if let Err(e) = self.try_store_far(key, value, ttl).await
+        if let Some(value) = value {
+            self.store_far_tagged(key, value, ttl, &key.tags()).await;
+        }
+    }
+
+    /// Writes `value` to the far tier under `key` and `tags`, failing open.
+    async fn store_far_tagged<K: CacheKey>(
+        &self,
+        key: &K,
+        value: &K::Value,
+        ttl: Option<Duration>,
+        tags: &[String],
+    ) {
+        if let Err(e) = self.try_store_far(key, value, ttl, tags).await
             && e.kind() == crate::ErrorKind::Codec
         {
             // Store failures were logged by the failure policy; this one was not.
@@ -566,25 +572,31 @@ impl Cache {
         }
     }
 
-    /// [`store_far`](Self::store_far) that reports failures.
+    /// Writes `value` to the far tier under `key`, recorded under `tags`; reports failures.
     async fn try_store_far<K: CacheKey>(
         &self,
         key: &K,
-        value: Option<&K::Value>,
+        value: &K::Value,
         ttl: Option<Duration>,
+        tags: &[String],
     ) -> Result<(), Error> {
-        let (Some(far), Some(value)) = (&self.inner.far, value) else {
+        let Some(far) = &self.inner.far else {
             return Ok(());
         };
         let ns = self.inner.stats.namespace(K::NAMESPACE);
         let rendered = key.render();
         if <K::Codec as Codec<K::Value>>::HASH {
+            if !tags.is_empty() {
+                tracing::warn!(
+                    namespace = K::NAMESPACE,
+                    "tags on hash-shaped values apply in process only; the far tier keeps the hash untagged"
+                );
+            }
             let fields = <K::Codec as Codec<K::Value>>::encode_fields(value)?;
             self.far_call(ns, "HSET", far.store.set_hash(&rendered, &fields, ttl))
                 .await?;
         } else {
             let bytes = <K::Codec as Codec<K::Value>>::encode(value)?;
-            let tags = key.tags();
             if tags.is_empty() {
                 self.far_call(ns, "SET", far.store.set(&rendered, &bytes, ttl))
                     .await?;
@@ -592,7 +604,7 @@ impl Cache {
                 self.far_call(
                     ns,
                     "SET tagged",
-                    far.store.set_tagged(&rendered, &bytes, ttl, &tags),
+                    far.store.set_tagged(&rendered, &bytes, ttl, tags),
                 )
                 .await?;
             }

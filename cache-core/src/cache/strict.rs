@@ -56,22 +56,11 @@ impl Strict<'_> {
     ///
     /// [`Error`] of kind [`Store`](crate::ErrorKind::Store) when the far tier fails.
     pub async fn get<K: CacheKey>(&self, key: &K) -> Result<Option<Arc<K::Value>>, Error> {
-        let cache = self.cache;
-        if let super::Near::Hit(entry, namespace) = cache.near(key) {
-            cache.inner.stats.incr(namespace, Counter::Hit);
+        if let super::Near::Hit(entry, namespace) = self.cache.near(key) {
+            self.cache.inner.stats.incr(namespace, Counter::Hit);
             return Ok(entry.value);
         }
-        let found = cache.try_far_lookup(key, &key.render()).await?;
-        let ns = cache.inner.stats.namespace(K::NAMESPACE);
-        cache.inner.stats.incr(
-            ns,
-            if found.is_some() {
-                Counter::Hit
-            } else {
-                Counter::Miss
-            },
-        );
-        Ok(found)
+        Ok(self.cache.try_get_far(key).await?)
     }
 
     /// As [`Cache::insert`].
@@ -84,7 +73,11 @@ impl Strict<'_> {
     pub async fn insert<K: CacheKey>(&self, key: K, value: K::Value) -> Result<(), Error> {
         let value = Arc::new(value);
         match self.cache.store_local(key.clone(), Some(value.clone())) {
-            Some(ttl) => self.cache.try_store_far(&key, Some(&value), ttl).await,
+            Some(ttl) => {
+                self.cache
+                    .try_store_far(&key, &value, ttl, &key.tags())
+                    .await
+            }
             None => Ok(()),
         }
     }
@@ -96,20 +89,7 @@ impl Strict<'_> {
     /// [`Error`] of kind [`Store`](crate::ErrorKind::Store) when the far tier fails; the
     /// in-process copy is removed either way.
     pub async fn invalidate<K: CacheKey>(&self, key: &K) -> Result<(), Error> {
-        let cache = self.cache;
-        let ns = cache.inner.stats.namespace(K::NAMESPACE);
-        if let Some(near) = &cache.inner.near
-            && near.remove(key).is_some()
-        {
-            cache.inner.stats.incr(ns, Counter::Invalidation);
-        }
-        if let Some(far) = &cache.inner.far {
-            let keys = [key.render()];
-            cache
-                .far_call(ns, "UNLINK", far.store.delete(&keys))
-                .await?;
-        }
-        Ok(())
+        self.cache.try_invalidate(key).await
     }
 
     /// As [`Cache::invalidate_prefix`].

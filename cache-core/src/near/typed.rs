@@ -4,7 +4,7 @@
 //! reference count and nothing else: no string is built, no box is followed, nothing is
 //! decoded.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::sync::Arc;
 
 use quick_cache::sync::Cache as QuickCache;
@@ -183,17 +183,14 @@ impl<K: CacheKey> ErasedStore for TypedStore<K> {
     }
 
     fn keys_with_prefix(&self, prefix: &KeyPrefix, now: u64, out: &mut Vec<String>) {
-        let found = RefCell::new(Vec::new());
-        self.map.retain(|key, value| {
-            if value.expires_at > now {
-                let text = key.render();
-                if prefix.matches(&text) {
-                    found.borrow_mut().push(text);
-                }
-            }
-            true
-        });
-        out.append(&mut found.into_inner());
+        // A read-only walk: listing takes no write lock.
+        out.extend(
+            self.map
+                .iter()
+                .filter(|(_, value)| value.expires_at > now)
+                .map(|(key, _)| key.render())
+                .filter(|text| prefix.matches(text)),
+        );
     }
 
     fn remove_tagged(&self, tag: &str, stats: &StatsTable) -> u64 {
