@@ -1,14 +1,26 @@
-//! Tower middleware over a `cache-core` [`Cache`](cache_core::Cache): an HTTP response cache,
-//! invalidation, write-through, metrics and rate limiting, one folder and Cargo feature each.
+//! Tower middleware over a `cache-core` [`Cache`](cache_core::Cache), one folder and Cargo
+//! feature each:
 //!
-//! Not written yet; the layers arrive with their issues. This crate already depends on
-//! `cache-core` only, never on a store: a layer talks to whatever tiers the `Cache` was built
-//! with.
+//! | module | feature | what |
+//! |---|---|---|
+//! | [`response_cache`] | `response-cache` (default) | a shared HTTP cache following RFC 9111, 5861, 9211 and 9213 |
+//!
+//! The crate depends on `cache-core` only, never on a store: a layer talks to whatever tiers
+//! the `Cache` was built with (memory, Redis, or memory in front of Redis).
 //!
 //! # Example
 //!
 //! ```
-//! // The layers will wrap a cache built like this one.
-//! let cache = cache_core::Cache::new(10_000);
-//! assert_eq!(cache.entry_count(), 0);
+//! # #[cfg(feature = "response-cache")] {
+//! use cache_tower::response_cache::ResponseCacheLayer;
+//!
+//! let layer = ResponseCacheLayer::new(cache_core::Cache::new(10_000)).name("edge");
+//! # let _ = layer;
+//! # }
 //! ```
+
+#[cfg(feature = "response-cache")]
+pub mod response_cache;
+
+#[cfg(feature = "response-cache")]
+pub use response_cache::{ResponseCache, ResponseCacheLayer};

@@ -285,7 +285,36 @@ impl Cache {
     /// the tag (such as `Surrogate-Key` groups, or every cache entry of one merchant).
     pub async fn insert_tagged<K: CacheKey>(&self, key: K, value: K::Value, tags: &[&str]) {
         let ttl = K::POLICY.entry_ttl(fastrand::f64());
-        let value = Arc::new(value);
+        self.insert_tagged_for(key, Arc::new(value), ttl, tags)
+            .await;
+    }
+
+    /// Writes `value` under `key` to live `ttl` instead of the key type's TTL, recorded under
+    /// the key type's tags and `tags`: for values whose lifetime is decided when they are
+    /// written, such as HTTP responses whose `Cache-Control` sets it. A zero `ttl` writes
+    /// nothing.
+    pub async fn insert_expiring<K: CacheKey>(
+        &self,
+        key: K,
+        value: Arc<K::Value>,
+        ttl: Duration,
+        tags: &[&str],
+    ) {
+        if ttl.is_zero() {
+            return;
+        }
+        self.insert_tagged_for(key, value, Some(ttl), tags).await;
+    }
+
+    /// The shared half of [`insert_tagged`](Self::insert_tagged) and
+    /// [`insert_expiring`](Self::insert_expiring).
+    async fn insert_tagged_for<K: CacheKey>(
+        &self,
+        key: K,
+        value: Arc<K::Value>,
+        ttl: Option<Duration>,
+        tags: &[&str],
+    ) {
         let mut all = key.tags();
         all.extend(tags.iter().map(|t| (*t).to_owned()));
         let ns = self.inner.stats.namespace(K::NAMESPACE);

@@ -1,0 +1,729 @@
+//! What happens to one request: lookup, reuse, validation, forwarding and storing. The rules
+//! come from the pure modules beside this one; this file only sequences them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cache_core::Cache;
+use http::header::{
+    AGE, CONTENT_LENGTH, CONTENT_LOCATION, COOKIE, DATE, ETAG, HeaderValue, IF_MATCH,
+    IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, LAST_MODIFIED, LOCATION,
+    RANGE,
+};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body::Body;
+use tower_service::Service;
+
+use super::body::{Buffered, ResponseBody, buffer};
+use super::collapse::{Flights, Join, landed};
+use super::conditional;
+use super::config::Config;
+use super::directives::Directives;
+use super::entry::{ResponseKey, Stored, Variants};
+use super::freshness::{Freshness, Reuse, initial_age, reuse};
+use super::status::{CacheStatus, Fwd};
+use super::storable::{Exchange, check, stored_headers};
+use super::vary;
+
+/// Everything one request needs from the service.
+pub(crate) struct Ctx<S> {
+    pub(crate) inner: S,
+    pub(crate) cache: Cache,
+    pub(crate) config: Arc<Config>,
+    pub(crate) flights: Arc<Flights>,
+}
+
+pub(crate) type Out<B, E> = Result<Response<ResponseBody<B>>, E>;
+
+/// What is kept of a request once it has been handed to the origin.
+#[derive(Clone)]
+struct Meta {
+    head: bool,
+    headers: HeaderMap,
+    dirs: Directives,
+    uri: Arc<str>,
+}
+
+impl Meta {
+    fn key(&self, head: bool) -> ResponseKey {
+        ResponseKey {
+            head,
+            uri: self.uri.clone(),
+        }
+    }
+
+    /// Collapsing is per method and URI.
+    fn flight(&self) -> Arc<str> {
+        format!("{} {}", if self.head { "HEAD" } else { "GET" }, self.uri).into()
+    }
+}
+
+/// A stored response chosen for a request, with the entry it came from.
+struct Found {
+    key: ResponseKey,
+    variants: Arc<Variants>,
+    stored: Option<Arc<Stored>>,
+}
+
+/// Handles one request.
+pub(crate) async fn handle<S, ReqBody, ResBody>(
+    mut ctx: Ctx<S>,
+    req: Request<ReqBody>,
+) -> Out<ResBody, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Send + 'static,
+    S::Future: Send,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Body + Send + Unpin + 'static,
+    ResBody::Error: Send,
+{
+    let config = ctx.config.clone();
+    let method = req.method().clone();
+    if method != Method::GET && method != Method::HEAD {
+        return other_method(ctx, req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let key = config.key_of(&parts);
+    let req = Request::from_parts(parts, body);
+    let Some(uri) = key else {
+        return forward(&mut ctx, req, CacheStatus::forwarded(Fwd::Bypass)).await;
+    };
+    let dirs = if config.ignore_request_directives {
+        Directives::default()
+    } else {
+        Directives::from_headers(req.headers())
+    };
+    if dirs.no_store {
+        return forward(&mut ctx, req, CacheStatus::forwarded(Fwd::Request)).await;
+    }
+    let meta = Meta {
+        head: method == Method::HEAD,
+        headers: req.headers().clone(),
+        dirs,
+        uri: uri.into(),
+    };
+    let found = lookup(&ctx.cache, &meta).await;
+    match found {
+        Some(Found {
+            key,
+            variants,
+            stored: Some(stored),
+        }) => with_stored(ctx, req, meta, key, variants, stored).await,
+        other => {
+            let (fwd, existing) = match other {
+                Some(found) if found.key.head == meta.head => (Fwd::VaryMiss, Some(found.variants)),
+                Some(_) => (Fwd::VaryMiss, None),
+                None => (Fwd::UriMiss, None),
+            };
+            if meta.dirs.only_if_cached {
+                let mut status = CacheStatus::forwarded(fwd);
+                status.detail = Some("only-if-cached");
+                return Ok(gateway_timeout(&config, &status));
+            }
+            miss(ctx, req, meta, existing, fwd).await
+        }
+    }
+}
+
+/// The stored responses for the request's URI and the one its headers select. A `HEAD` is
+/// answered from a stored `GET` first, then from a stored `HEAD`.
+async fn lookup(cache: &Cache, meta: &Meta) -> Option<Found> {
+    let mut first = None;
+    let tries: &[bool] = if meta.head { &[false, true] } else { &[false] };
+    for &head in tries {
+        let key = meta.key(head);
+        let Some(variants) = cache.get(&key).await else {
+            continue;
+        };
+        let stored = variants.select(&meta.headers).cloned();
+        let found = Found {
+            key,
+            variants,
+            stored,
+        };
+        if found.stored.is_some() {
+            return Some(found);
+        }
+        // Keep the entry of the request's own method for merging in a new variant.
+        if head == meta.head || first.is_none() {
+            first = Some(found);
+        }
+    }
+    first
+}
+
+/// A stored response was selected: reuse it, or validate it first.
+async fn with_stored<S, ReqBody, ResBody>(
+    ctx: Ctx<S>,
+    req: Request<ReqBody>,
+    meta: Meta,
+    key: ResponseKey,
+    variants: Arc<Variants>,
+    stored: Arc<Stored>,
+) -> Out<ResBody, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Send + 'static,
+    S::Future: Send,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Body + Send + Unpin + 'static,
+    ResBody::Error: Send,
+{
+    let config = ctx.config.clone();
+    let age = stored.age(config.now());
+    let ttl = i64::try_from(stored.freshness.lifetime).unwrap_or(i64::MAX)
+        - i64::try_from(age).unwrap_or(i64::MAX);
+    match reuse(&stored.freshness, age, &meta.dirs) {
+        Reuse::Fresh => Ok(serve(&config, &stored, age, &meta, CacheStatus::hit(ttl))),
+        Reuse::StaleAccepted => {
+            let mut status = CacheStatus::hit(ttl);
+            status.detail = Some("max-stale");
+            Ok(serve(&config, &stored, age, &meta, status))
+        }
+        Reuse::StaleWhileRevalidate => {
+            let mut status = CacheStatus::hit(ttl);
+            status.detail = Some("stale-while-revalidate");
+            let response = serve(&config, &stored, age, &meta, status);
+            let runtime = tokio::runtime::Handle::try_current();
+            if let (Ok(runtime), Some(flight)) = (runtime, ctx.flights.try_lead(&meta.flight())) {
+                runtime.spawn(async move {
+                    let _flight = flight;
+                    let status = CacheStatus::forwarded(Fwd::Stale);
+                    // The client already has its answer; the result only refreshes storage.
+                    let _ = validate(ctx, req, meta, key, variants, stored, status).await;
+                });
+            }
+            Ok(response)
+        }
+        Reuse::Validate => {
+            if meta.dirs.only_if_cached {
+                let mut status = CacheStatus::forwarded(Fwd::Stale);
+                status.detail = Some("only-if-cached");
+                return Ok(gateway_timeout(&config, &status));
+            }
+            let fwd = if meta.dirs.no_cache {
+                Fwd::Request
+            } else {
+                Fwd::Stale
+            };
+            validate(
+                ctx,
+                req,
+                meta,
+                key,
+                variants,
+                stored,
+                CacheStatus::forwarded(fwd),
+            )
+            .await
+        }
+    }
+}
+
+/// Asks the origin whether `stored` is still current, with conditionals built from every stored
+/// variant's validators, and answers from what it says.
+#[allow(clippy::too_many_arguments)]
+async fn validate<S, ReqBody, ResBody>(
+    mut ctx: Ctx<S>,
+    mut req: Request<ReqBody>,
+    meta: Meta,
+    key: ResponseKey,
+    variants: Arc<Variants>,
+    stored: Arc<Stored>,
+    mut status: CacheStatus,
+) -> Out<ResBody, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Send + 'static,
+    S::Future: Send,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Body + Send + Unpin + 'static,
+    ResBody::Error: Send,
+{
+    let config = ctx.config.clone();
+    // The client's own conditionals are answered here, from the validated response.
+    let headers = req.headers_mut();
+    headers.remove(IF_NONE_MATCH);
+    headers.remove(IF_MODIFIED_SINCE);
+    let validators = conditional::validators(&stored, &variants.0);
+    let conditional = !validators.is_empty();
+    for (name, value) in validators {
+        headers.insert(name, value);
+    }
+    let request_time = config.now();
+    let result = ctx.inner.call(req).await;
+    let now = config.now();
+    let age = stored.age(now);
+    let origin_down = match result {
+        Ok(response) if response.status() == StatusCode::NOT_MODIFIED && conditional => {
+            status.fwd_status = Some(304);
+            let updated = conditional::select_for_update(&variants.0, response.headers());
+            if updated.is_empty() {
+                // A 304 for none of ours updates nothing; it goes to the client as it is.
+                status.detail = Some("unmatched-304");
+                return Ok(pass(&config, response, &status));
+            }
+            let fresh = freshen(
+                &config,
+                &variants,
+                &updated,
+                response.headers(),
+                request_time,
+                now,
+            );
+            let chosen = fresh
+                .select(&meta.headers)
+                .cloned()
+                .unwrap_or_else(|| fresh.0[updated[0]].clone());
+            save(&ctx.cache, &config, key, fresh).await;
+            status.stored = true;
+            status.ttl = Some(ttl_of(&chosen, now));
+            return Ok(serve(&config, &chosen, chosen.age(now), &meta, status));
+        }
+        Ok(response) => {
+            if !matches!(response.status().as_u16(), 500 | 502 | 503 | 504)
+                || !stored.freshness.stale_on_error(age)
+            {
+                return Ok(store_response(
+                    &ctx.cache,
+                    &config,
+                    response,
+                    &meta,
+                    key,
+                    Some(variants),
+                    request_time,
+                    status,
+                )
+                .await);
+            }
+            status.fwd_status = Some(response.status().as_u16());
+            None
+        }
+        Err(e) => {
+            if stored.freshness.stale_on_error(age) {
+                None
+            } else if stored.freshness.no_stale || stored.freshness.no_cache {
+                // Validation was required and the origin cannot be reached: no stale answer.
+                status.detail = Some("origin-unreachable");
+                return Ok(gateway_timeout(&config, &status));
+            } else {
+                Some(e)
+            }
+        }
+    };
+    match origin_down {
+        Some(e) => Err(e),
+        None => {
+            status.hit = true;
+            status.ttl = Some(ttl_of(&stored, now));
+            status.detail = Some("stale-if-error");
+            Ok(serve(&config, &stored, age, &meta, status))
+        }
+    }
+}
+
+/// Nothing stored matched: one origin request per key at a time (request collapsing); callers
+/// that waited reuse what the first stored, or go to the origin themselves.
+async fn miss<S, ReqBody, ResBody>(
+    mut ctx: Ctx<S>,
+    req: Request<ReqBody>,
+    meta: Meta,
+    existing: Option<Arc<Variants>>,
+    fwd: Fwd,
+) -> Out<ResBody, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Send + 'static,
+    S::Future: Send,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Body + Send + Unpin + 'static,
+    ResBody::Error: Send,
+{
+    let config = ctx.config.clone();
+    let status = CacheStatus::forwarded(fwd);
+    let key = meta.key(meta.head);
+    let conditional = [
+        IF_NONE_MATCH,
+        IF_MODIFIED_SINCE,
+        IF_MATCH,
+        IF_UNMODIFIED_SINCE,
+        IF_RANGE,
+        RANGE,
+    ]
+    .iter()
+    .any(|h| meta.headers.contains_key(h));
+    if !config.collapse || conditional {
+        return fetch(&mut ctx, req, &meta, key, existing, status).await;
+    }
+    match ctx.flights.join(&meta.flight()) {
+        Join::Leader(flight) => {
+            let response = fetch(&mut ctx, req, &meta, key, existing, status).await;
+            drop(flight);
+            response
+        }
+        Join::Waiter(rx) => {
+            landed(rx).await;
+            if let Some(Found {
+                stored: Some(stored),
+                ..
+            }) = lookup(&ctx.cache, &meta).await
+            {
+                let now = config.now();
+                let age = stored.age(now);
+                if matches!(reuse(&stored.freshness, age, &meta.dirs), Reuse::Fresh) {
+                    let mut status = CacheStatus::hit(ttl_of(&stored, now));
+                    status.collapsed = true;
+                    return Ok(serve(&config, &stored, age, &meta, status));
+                }
+            }
+            // The leader's response was not stored (or not for us): ask the origin ourselves.
+            fetch(&mut ctx, req, &meta, key, existing, status).await
+        }
+    }
+}
+
+/// Sends `req` to the origin and stores the response if the rules allow.
+async fn fetch<S, ReqBody, ResBody>(
+    ctx: &mut Ctx<S>,
+    req: Request<ReqBody>,
+    meta: &Meta,
+    key: ResponseKey,
+    existing: Option<Arc<Variants>>,
+    status: CacheStatus,
+) -> Out<ResBody, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Body + Unpin,
+{
+    let config = ctx.config.clone();
+    let request_time = config.now();
+    let response = ctx.inner.call(req).await?;
+    Ok(store_response(
+        &ctx.cache,
+        &config,
+        response,
+        meta,
+        key,
+        existing,
+        request_time,
+        status,
+    )
+    .await)
+}
+
+/// The origin's response for the client, stored on the way when the rules allow and the body
+/// fits.
+#[allow(clippy::too_many_arguments)]
+async fn store_response<B>(
+    cache: &Cache,
+    config: &Config,
+    response: Response<B>,
+    meta: &Meta,
+    key: ResponseKey,
+    existing: Option<Arc<Variants>>,
+    request_time: u64,
+    mut status: CacheStatus,
+) -> Response<ResponseBody<B>>
+where
+    B: Body + Unpin,
+{
+    let response_time = config.now();
+    let (mut parts, body) = response.into_parts();
+    status.fwd_status = Some(parts.status.as_u16());
+    let candidate = storable(config, meta, &parts, response_time);
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let body = match candidate {
+        Some(_) if declared.is_some_and(|n| n > config.max_body as u64) => {
+            status.detail = Some("too-large");
+            ResponseBody::stream(body)
+        }
+        Some((freshness, secondary)) => match buffer(body, config.max_body).await {
+            Buffered::Complete(bytes) => {
+                let mut headers = stored_headers(&parts.headers);
+                if !headers.contains_key(DATE) {
+                    headers.insert(DATE, http_date(response_time));
+                }
+                let stored = Stored {
+                    status: parts.status,
+                    headers,
+                    body: bytes.clone(),
+                    response_time,
+                    initial_age: initial_age(&parts.headers, request_time, response_time),
+                    freshness,
+                    secondary,
+                };
+                let variants = existing
+                    .as_deref()
+                    .map_or_else(Variants::default, |v| live(v, config, response_time))
+                    .with(Arc::new(stored), config.max_variants);
+                save(cache, config, key, variants).await;
+                status.stored = true;
+                ResponseBody::full(bytes)
+            }
+            Buffered::Partial(body) => {
+                status.detail = Some("too-large");
+                body
+            }
+        },
+        None => ResponseBody::stream(body),
+    };
+    status.write(&config.name, &mut parts.headers);
+    Response::from_parts(parts, body)
+}
+
+/// The freshness and secondary key of a response the rules allow to store, else `None`.
+fn storable(
+    config: &Config,
+    meta: &Meta,
+    parts: &http::response::Parts,
+    response_time: u64,
+) -> Option<(Freshness, vary::Secondary)> {
+    let (dirs, targeted) = match Directives::targeted(&parts.headers, &config.targeted) {
+        Some(dirs) => (dirs, true),
+        None => (Directives::from_headers(&parts.headers), false),
+    };
+    let freshness = Freshness::of(
+        parts.status,
+        &parts.headers,
+        &dirs,
+        targeted,
+        config.freshness_rules(),
+        response_time,
+    );
+    let method = if meta.head { Method::HEAD } else { Method::GET };
+    let verdict = check(
+        &Exchange {
+            method: &method,
+            request: &meta.headers,
+            request_dirs: &meta.dirs,
+            status: parts.status,
+            response: &parts.headers,
+            dirs: &dirs,
+            targeted,
+            freshness: &freshness,
+            has_validator: parts.headers.contains_key(ETAG)
+                || parts.headers.contains_key(LAST_MODIFIED),
+        },
+        config.store_rules(),
+    );
+    if let Err(reason) = verdict {
+        tracing::trace!(uri = %meta.uri, reason, "response not stored");
+        return None;
+    }
+    let mut names = vary::names(&parts.headers)?;
+    if dirs.private && !config.shared {
+        // A private response is only ever reused for the same credentials.
+        for name in [http::header::AUTHORIZATION, COOKIE] {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    Some((freshness, vary::secondary(&meta.headers, &names)))
+}
+
+/// The variants still worth keeping at `now`.
+fn live(variants: &Variants, config: &Config, now: u64) -> Variants {
+    Variants(
+        variants
+            .0
+            .iter()
+            .filter(|v| {
+                let keep = if v.has_validator() {
+                    config.keep_stale
+                } else {
+                    0
+                };
+                v.freshness.useful_for(keep) > v.age(now)
+            })
+            .cloned()
+            .collect(),
+    )
+}
+
+/// Writes a URI's variants, to live as long as the longest-lived is useful.
+async fn save(cache: &Cache, config: &Config, key: ResponseKey, variants: Variants) {
+    let ttl = variants
+        .keep_for(config.now(), config.keep_stale)
+        .min(config.max_ttl);
+    cache
+        .insert_expiring(key, Arc::new(variants), Duration::from_secs(ttl), &[])
+        .await;
+}
+
+/// The variants with those at `updated` freshened by a `304` carrying `headers` (RFC 9111
+/// section 4.3.4): their header fields merged, their age and freshness worked out anew.
+fn freshen(
+    config: &Config,
+    variants: &Variants,
+    updated: &[usize],
+    headers: &HeaderMap,
+    request_time: u64,
+    now: u64,
+) -> Variants {
+    let update = stored_headers(headers);
+    let mut out = variants.clone();
+    for &i in updated {
+        let old = &variants.0[i];
+        let merged = conditional::merge_headers(&old.headers, &update);
+        let (dirs, targeted) = match Directives::targeted(&merged, &config.targeted) {
+            Some(dirs) => (dirs, true),
+            None => (Directives::from_headers(&merged), false),
+        };
+        let freshness = Freshness::of(
+            old.status,
+            &merged,
+            &dirs,
+            targeted,
+            config.freshness_rules(),
+            now,
+        );
+        out.0[i] = Arc::new(Stored {
+            status: old.status,
+            headers: merged,
+            body: old.body.clone(),
+            response_time: now,
+            initial_age: initial_age(headers, request_time, now),
+            freshness,
+            secondary: old.secondary.clone(),
+        });
+    }
+    out
+}
+
+/// Seconds of freshness left (negative when stale).
+fn ttl_of(stored: &Stored, now: u64) -> i64 {
+    i64::try_from(stored.freshness.lifetime).unwrap_or(i64::MAX)
+        - i64::try_from(stored.age(now)).unwrap_or(i64::MAX)
+}
+
+/// The answer built from a stored response: a `304` when the client's conditionals say its copy
+/// is current, else the stored response (without a body for `HEAD`), with `Age` and
+/// `Cache-Status`.
+fn serve<B: Body>(
+    config: &Config,
+    stored: &Stored,
+    age: u64,
+    meta: &Meta,
+    status: CacheStatus,
+) -> Response<ResponseBody<B>> {
+    let (code, mut headers, body) =
+        if stored.status.is_success() && conditional::client_has_current(&meta.headers, stored) {
+            (
+                StatusCode::NOT_MODIFIED,
+                conditional::not_modified_headers(stored),
+                ResponseBody::empty(),
+            )
+        } else if meta.head {
+            (stored.status, stored.headers.clone(), ResponseBody::empty())
+        } else {
+            (
+                stored.status,
+                stored.headers.clone(),
+                ResponseBody::full(stored.body.clone()),
+            )
+        };
+    headers.insert(AGE, HeaderValue::from(age));
+    status.write(&config.name, &mut headers);
+    let mut response = Response::new(body);
+    *response.status_mut() = code;
+    *response.headers_mut() = headers;
+    response
+}
+
+/// A `504` from the cache itself (`only-if-cached` with nothing usable, or a required
+/// validation that could not reach the origin).
+fn gateway_timeout<B: Body>(config: &Config, status: &CacheStatus) -> Response<ResponseBody<B>> {
+    let mut response = Response::new(ResponseBody::empty());
+    *response.status_mut() = StatusCode::GATEWAY_TIMEOUT;
+    response
+        .headers_mut()
+        .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+    status.write(&config.name, response.headers_mut());
+    response
+}
+
+/// The origin's response as it is, with `Cache-Status`.
+fn pass<B: Body>(
+    config: &Config,
+    response: Response<B>,
+    status: &CacheStatus,
+) -> Response<ResponseBody<B>> {
+    let (mut parts, body) = response.into_parts();
+    status.write(&config.name, &mut parts.headers);
+    Response::from_parts(parts, ResponseBody::stream(body))
+}
+
+/// Forwards without looking at storage.
+async fn forward<S, ReqBody, ResBody>(
+    ctx: &mut Ctx<S>,
+    req: Request<ReqBody>,
+    mut status: CacheStatus,
+) -> Out<ResBody, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Body,
+{
+    let response = ctx.inner.call(req).await?;
+    status.fwd_status = Some(response.status().as_u16());
+    Ok(pass(&ctx.config, response, &status))
+}
+
+/// Methods the cache does not serve. A non-error response to an unsafe one invalidates the
+/// stored responses of the target URI and of a same-origin `Location` or `Content-Location`
+/// (RFC 9111 section 4.4).
+async fn other_method<S, ReqBody, ResBody>(
+    mut ctx: Ctx<S>,
+    req: Request<ReqBody>,
+) -> Out<ResBody, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Body,
+{
+    let safe = matches!(*req.method(), Method::OPTIONS | Method::TRACE);
+    let target = (!safe).then(|| {
+        let mut copy = Request::new(());
+        *copy.uri_mut() = req.uri().clone();
+        *copy.headers_mut() = req.headers().clone();
+        copy.into_parts().0
+    });
+    let response = ctx.inner.call(req).await?;
+    if let Some(target) = target {
+        let code = response.status();
+        if code.is_success() || code.is_redirection() {
+            let config = &ctx.config;
+            let mut uris: Vec<String> = config.key_of(&target).into_iter().collect();
+            for name in [LOCATION, CONTENT_LOCATION] {
+                let Some(value) = response.headers().get(name) else {
+                    continue;
+                };
+                let other =
+                    super::key::same_origin(&target, value.as_bytes(), &config.default_scheme);
+                uris.extend(other.and_then(|p| config.key_of(&p)));
+            }
+            for uri in uris {
+                let uri: Arc<str> = uri.into();
+                for head in [false, true] {
+                    let key = ResponseKey {
+                        head,
+                        uri: uri.clone(),
+                    };
+                    ctx.cache.invalidate(&key).await;
+                }
+            }
+        }
+    }
+    let mut status = CacheStatus::forwarded(Fwd::Method);
+    status.fwd_status = Some(response.status().as_u16());
+    Ok(pass(&ctx.config, response, &status))
+}
+
+/// An HTTP date for `secs` since the epoch.
+fn http_date(secs: u64) -> HeaderValue {
+    let time = std::time::UNIX_EPOCH + Duration::from_secs(secs);
+    HeaderValue::from_str(&httpdate::fmt_http_date(time)).unwrap_or(HeaderValue::from_static(""))
+}

@@ -1,0 +1,116 @@
+//! The primary cache key of a request (RFC 9111 section 4): its effective URI.
+
+use http::header::HOST;
+use http::request::Parts;
+use http::uri::Authority;
+
+/// The effective request URI (RFC 9110 section 7.1): scheme, lower-cased authority (from the
+/// request target, else `Host`), path and query. `None` when no authority can be told, so that
+/// a request never shares an entry with another host's.
+pub(crate) fn effective_uri(parts: &Parts, default_scheme: &str) -> Option<String> {
+    let uri = &parts.uri;
+    let scheme = uri.scheme_str().unwrap_or(default_scheme);
+    let authority = match uri.authority() {
+        Some(a) => a.clone(),
+        None => {
+            let host = parts.headers.get(HOST)?;
+            Authority::try_from(host.as_bytes()).ok()?
+        }
+    };
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let path = if path.is_empty() { "/" } else { path };
+    let mut out = String::with_capacity(scheme.len() + authority.as_str().len() + path.len() + 3);
+    out.push_str(&scheme.to_ascii_lowercase());
+    out.push_str("://");
+    out.push_str(&authority.as_str().to_ascii_lowercase());
+    out.push_str(path);
+    Some(out)
+}
+
+/// The effective URI of `location` (a `Location` or `Content-Location` value) relative to the
+/// request `parts`, when it has the same origin (section 4.4 invalidates only those).
+pub(crate) fn same_origin(parts: &Parts, location: &[u8], default_scheme: &str) -> Option<Parts> {
+    let target: http::Uri = http::Uri::try_from(location).ok()?;
+    let mut request = http::Request::new(());
+    *request.headers_mut() = parts.headers.clone();
+    let (mut out, ()) = request.into_parts();
+    match target.authority() {
+        None => {
+            // Relative: only path-absolute references are resolved; others are left alone.
+            let path = target.path_and_query()?.as_str();
+            if !path.starts_with('/') {
+                return None;
+            }
+            let mut uri = http::uri::Builder::new().path_and_query(path);
+            if let Some(s) = parts.uri.scheme() {
+                uri = uri.scheme(s.clone());
+            }
+            if let Some(a) = parts.uri.authority() {
+                uri = uri.authority(a.clone());
+            }
+            out.uri = uri.build().ok()?;
+        }
+        Some(_) => {
+            out.uri = target;
+            let ours = effective_uri(parts, default_scheme)?;
+            let theirs = effective_uri(&out, default_scheme)?;
+            if origin_of(&ours) != origin_of(&theirs) {
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// `scheme://authority` of an effective URI.
+fn origin_of(uri: &str) -> &str {
+    let after = uri.find("://").map_or(0, |i| i + 3);
+    let end = uri[after..].find('/').map_or(uri.len(), |i| after + i);
+    &uri[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(uri: &str, host: Option<&str>) -> Parts {
+        let mut b = http::Request::builder().uri(uri);
+        if let Some(h) = host {
+            b = b.header(HOST, h);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn origin_form_takes_the_host_header() {
+        let p = parts("/a/b?x=1", Some("Example.COM:8080"));
+        assert_eq!(
+            effective_uri(&p, "http").unwrap(),
+            "http://example.com:8080/a/b?x=1"
+        );
+        let p = parts("https://API.example.com/", None);
+        assert_eq!(
+            effective_uri(&p, "http").unwrap(),
+            "https://api.example.com/"
+        );
+        assert!(effective_uri(&parts("/a", None), "http").is_none());
+        assert!(effective_uri(&parts("/a", Some("bad host")), "http").is_none());
+    }
+
+    #[test]
+    fn locations_resolve_only_within_the_origin() {
+        let p = parts("/items/1", Some("example.com"));
+        let rel = same_origin(&p, b"/items/2", "http").unwrap();
+        assert_eq!(
+            effective_uri(&rel, "http").unwrap(),
+            "http://example.com/items/2"
+        );
+        let abs = same_origin(&p, b"http://example.com/items/3", "http").unwrap();
+        assert_eq!(
+            effective_uri(&abs, "http").unwrap(),
+            "http://example.com/items/3"
+        );
+        assert!(same_origin(&p, b"http://evil.example/items/3", "http").is_none());
+        assert!(same_origin(&p, b"https://example.com/items/3", "http").is_none());
+    }
+}

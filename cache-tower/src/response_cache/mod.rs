@@ -1,0 +1,87 @@
+//! A shared HTTP cache for any Tower service over `http` types, storing responses in a
+//! cache-core [`Cache`](cache_core::Cache): in process, in Redis, or both, so a fleet of
+//! stateless instances shares one HTTP cache.
+//!
+//! # Contents
+//!
+//! - [What it follows](#what-it-follows)
+//! - [What it never does](#what-it-never-does)
+//! - [Example](#example)
+//!
+//! # What it follows
+//!
+//! | rule | source |
+//! |---|---|
+//! | key: method and effective request URI (or [`cache_key`](ResponseCacheLayer::cache_key)); `Vary` selects among variants, `Vary: *` never matches; `HEAD` is answered from a stored `GET` | RFC 9111 §4, §4.1 |
+//! | storing: final understood statuses; no `no-store`; no `private` (unless [`private_cache`](ResponseCacheLayer::private_cache)); `Authorization` only with `public`, `s-maxage` or `must-revalidate`; hop-by-hop and `Connection` fields stripped; no `Set-Cookie` | RFC 9111 §3 |
+//! | freshness: `s-maxage`, `max-age`, `Expires` − `Date`, then (opt-in) heuristic; invalid or repeated values are stale; `Age` computed and sent on every stored answer | RFC 9111 §4.2 |
+//! | `no-cache`, `must-revalidate`, `proxy-revalidate`, `s-maxage`: no stale reuse without validation; `504` when the origin cannot be reached for it | RFC 9111 §4.2.4, §5.2.2 |
+//! | validation with the stored validators, `304` freshening the right stored responses; client conditionals answered with `304` from storage | RFC 9111 §4.3, RFC 9110 §13 |
+//! | `stale-while-revalidate` (one background revalidation), `stale-if-error` | RFC 5861 |
+//! | request `no-cache`, `no-store`, `max-age`, `max-stale`, `min-fresh`, `only-if-cached` (can be [ignored](ResponseCacheLayer::ignore_request_directives)) | RFC 9111 §5.2.1 |
+//! | `CDN-Cache-Control` and other [targeted fields](ResponseCacheLayer::targeted_fields) before `Cache-Control` | RFC 9213 |
+//! | a non-error response to an unsafe method invalidates the target URI and same-origin `Location` / `Content-Location` | RFC 9111 §4.4 |
+//! | a `Cache-Status` member on every response | RFC 9211 |
+//! | concurrent misses on one key send one request to the origin | request collapsing |
+//!
+//! # What it never does
+//!
+//! - serve a response stored for other credentials: `private` is not stored by a shared cache,
+//!   and in private mode it varies on `Authorization` and `Cookie`;
+//! - replay `Set-Cookie`;
+//! - change the origin's response because storage failed: a dead Redis is a miss, and a body
+//!   larger than [`max_body_size`](ResponseCacheLayer::max_body_size) streams through untouched.
+//!
+//! # Example
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use std::convert::Infallible;
+//! use cache_core::Cache;
+//! use cache_tower::response_cache::ResponseCacheLayer;
+//! use http::{Request, Response};
+//! use http_body_util::{BodyExt, Full};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! let origin = tower::service_fn(|_req: Request<Full<bytes::Bytes>>| async {
+//!     let response = Response::builder()
+//!         .header("cache-control", "max-age=60")
+//!         .body(Full::new(bytes::Bytes::from("hello")))
+//!         .unwrap();
+//!     Ok::<_, Infallible>(response)
+//! });
+//! let service = ServiceBuilder::new()
+//!     .layer(ResponseCacheLayer::new(Cache::new(10_000)))
+//!     .service(origin);
+//!
+//! let get = || Request::get("http://example.com/greeting").body(Full::default()).unwrap();
+//! let first = service.clone().oneshot(get()).await.unwrap();
+//! assert_eq!(first.headers()["cache-status"], "cache-tower; fwd=uri-miss; fwd-status=200; stored");
+//! let second = service.clone().oneshot(get()).await.unwrap();
+//! assert_eq!(second.headers()["cache-status"], "cache-tower; hit; ttl=60");
+//! assert_eq!(second.headers()["age"], "0");
+//! assert_eq!(second.into_body().collect().await.unwrap().to_bytes(), "hello");
+//! # });
+//! ```
+
+mod body;
+mod collapse;
+mod conditional;
+mod config;
+mod directives;
+mod entry;
+mod flow;
+mod freshness;
+mod future;
+mod key;
+mod layer;
+mod service;
+mod setters;
+mod status;
+mod storable;
+mod vary;
+
+pub use body::ResponseBody;
+pub use future::ResponseFuture;
+pub use layer::ResponseCacheLayer;
+pub use service::ResponseCache;

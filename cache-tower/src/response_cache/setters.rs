@@ -1,0 +1,142 @@
+//! The builder methods shared by [`ResponseCacheLayer`](super::ResponseCacheLayer) and
+//! [`ResponseCache`](super::ResponseCache): both hold an `Arc<Config>` named `config`.
+
+/// Expands to the option setters, documented once for both types.
+macro_rules! config_setters {
+    () => {
+        /// Runs as a private cache (RFC 9111 section 1): `private` responses are stored too,
+        /// each kept apart by the request's `Authorization` and `Cookie` values, so that only a
+        /// request with the same credentials reuses it. `s-maxage` and `proxy-revalidate` are
+        /// ignored. Off by default: the cache is shared.
+        #[must_use]
+        pub fn private_cache(mut self, private: bool) -> Self {
+            std::sync::Arc::make_mut(&mut self.config).shared = !private;
+            self
+        }
+
+        /// Turns on heuristic freshness (RFC 9111 section 4.2.2) for responses without an
+        /// explicit lifetime: `fraction` of the time since `Last-Modified`, at most `max`, for
+        /// heuristically cacheable statuses or `public` responses. Off by default.
+        #[must_use]
+        pub fn heuristic_freshness(mut self, fraction: f64, max: std::time::Duration) -> Self {
+            std::sync::Arc::make_mut(&mut self.config).heuristic =
+                Some(super::freshness::Heuristic {
+                    fraction: fraction.clamp(0.0, 1.0),
+                    max: max.as_secs(),
+                });
+            self
+        }
+
+        /// The targeted cache-control fields (RFC 9213) this cache obeys before
+        /// `Cache-Control`, first match wins; `CDN-Cache-Control` by default.
+        #[must_use]
+        pub fn targeted_fields(
+            mut self,
+            names: impl IntoIterator<Item = http::HeaderName>,
+        ) -> Self {
+            std::sync::Arc::make_mut(&mut self.config).targeted = names.into_iter().collect();
+            self
+        }
+
+        /// Ignores the request's `Cache-Control` (`no-cache`, `no-store`, `max-age`,
+        /// `max-stale`, `min-fresh`, `only-if-cached`), as many CDNs do. Off by default.
+        #[must_use]
+        pub fn ignore_request_directives(mut self, ignore: bool) -> Self {
+            std::sync::Arc::make_mut(&mut self.config).ignore_request_directives = ignore;
+            self
+        }
+
+        /// Stores responses that carry `Set-Cookie`, without those fields: the client whose
+        /// request went to the origin gets its cookies, nobody else ever does. Off by default:
+        /// such responses are not stored.
+        #[must_use]
+        pub fn store_set_cookie(mut self, store: bool) -> Self {
+            std::sync::Arc::make_mut(&mut self.config).store_set_cookie = store;
+            self
+        }
+
+        /// The largest body that is buffered and stored (1 MiB by default); a larger one
+        /// streams through untouched and is not stored.
+        #[must_use]
+        pub fn max_body_size(mut self, bytes: usize) -> Self {
+            std::sync::Arc::make_mut(&mut self.config).max_body = bytes;
+            self
+        }
+
+        /// How many `Vary` variants of one URI are kept (16 by default); the oldest goes first.
+        #[must_use]
+        pub fn max_variants(mut self, variants: usize) -> Self {
+            std::sync::Arc::make_mut(&mut self.config).max_variants = variants.max(1);
+            self
+        }
+
+        /// How long a stale response with a validator (`ETag`, `Last-Modified`) is kept for
+        /// revalidation with a conditional request (5 minutes by default).
+        #[must_use]
+        pub fn keep_stale(mut self, keep: std::time::Duration) -> Self {
+            std::sync::Arc::make_mut(&mut self.config).keep_stale = super::config::secs(keep);
+            self
+        }
+
+        /// The longest any response is stored, whatever its headers say (1 day by default).
+        #[must_use]
+        pub fn max_ttl(mut self, ttl: std::time::Duration) -> Self {
+            std::sync::Arc::make_mut(&mut self.config).max_ttl = super::config::secs(ttl).max(1);
+            self
+        }
+
+        /// The cache's name in `Cache-Status` (`cache-tower` by default). It must be a
+        /// structured-field token or it is ignored.
+        #[must_use]
+        pub fn name(mut self, name: &str) -> Self {
+            let token = name
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'*')
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~:/".contains(&b));
+            if token {
+                std::sync::Arc::make_mut(&mut self.config).name = name.into();
+            }
+            self
+        }
+
+        /// The scheme of requests whose target has none (origin-form, as servers see them):
+        /// `http` by default; `https` behind a TLS terminator.
+        #[must_use]
+        pub fn default_scheme(mut self, scheme: &str) -> Self {
+            std::sync::Arc::make_mut(&mut self.config).default_scheme = scheme.into();
+            self
+        }
+
+        /// Replaces the primary cache key (the effective request URI by default). Returning
+        /// `None` sends the request to the origin and stores nothing. The key text is escaped
+        /// when rendered, so no value can reach another key.
+        #[must_use]
+        pub fn cache_key<F>(mut self, key: F) -> Self
+        where
+            F: Fn(&http::request::Parts) -> Option<String> + Send + Sync + 'static,
+        {
+            std::sync::Arc::make_mut(&mut self.config).key = Some(std::sync::Arc::new(key));
+            self
+        }
+
+        /// Collapses concurrent misses on one key into one origin request (on by default).
+        #[must_use]
+        pub fn collapse_requests(mut self, collapse: bool) -> Self {
+            std::sync::Arc::make_mut(&mut self.config).collapse = collapse;
+            self
+        }
+
+        /// Reads time from `clock` (for tests, [`Clock::mock`](cache_core::Clock::mock)),
+        /// starting at the current wall time. Build the `Cache` with the same clock.
+        #[must_use]
+        pub fn clock(mut self, clock: cache_core::Clock) -> Self {
+            std::sync::Arc::make_mut(&mut self.config).with_clock(clock);
+            self
+        }
+    };
+}
+
+pub(crate) use config_setters;
