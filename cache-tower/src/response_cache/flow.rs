@@ -258,7 +258,13 @@ where
     let origin_down = match result {
         Ok(response) if response.status() == StatusCode::NOT_MODIFIED && conditional => {
             status.fwd_status = Some(304);
-            let updated = conditional::select_for_update(&variants.0, response.headers());
+            let validated = variants
+                .0
+                .iter()
+                .position(|v| Arc::ptr_eq(v, &stored))
+                .unwrap_or(usize::MAX);
+            let updated =
+                conditional::select_for_update(&variants.0, response.headers(), validated);
             if updated.is_empty() {
                 // A 304 for none of ours updates nothing; it goes to the client as it is.
                 status.detail = Some("unmatched-304");
@@ -619,7 +625,11 @@ fn serve<B: Body>(
                 ResponseBody::empty(),
             )
         } else if meta.head {
-            (stored.status, stored.headers.clone(), ResponseBody::empty())
+            let mut headers = stored.headers.clone();
+            if !headers.contains_key(CONTENT_LENGTH) {
+                headers.insert(CONTENT_LENGTH, HeaderValue::from(stored.body.len()));
+            }
+            (stored.status, headers, ResponseBody::empty())
         } else {
             (
                 stored.status,

@@ -1,0 +1,167 @@
+//! A scripted origin and request helpers for the response cache tests.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use bytes::Bytes;
+use cache_core::{Cache, Clock, MockClock};
+use cache_tower::ResponseCacheLayer;
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+/// What the origin answers: built per call from the request and the call's number (from 0).
+pub type Reply = Box<dyn FnMut(&Method, &HeaderMap, usize) -> Response<Body> + Send>;
+
+/// An origin whose answers the test scripts, recording what it was asked.
+pub struct Script {
+    calls: AtomicUsize,
+    seen: Mutex<Vec<(Method, String, HeaderMap)>>,
+    reply: Mutex<Reply>,
+    delay: Mutex<Duration>,
+}
+
+impl Script {
+    pub fn new(
+        reply: impl FnMut(&Method, &HeaderMap, usize) -> Response<Body> + Send + 'static,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            calls: AtomicUsize::new(0),
+            seen: Mutex::new(Vec::new()),
+            reply: Mutex::new(Box::new(reply)),
+            delay: Mutex::new(Duration::ZERO),
+        })
+    }
+
+    /// Always the same answer: status 200, `body`, and `headers`.
+    pub fn fixed(headers: &[(&'static str, &'static str)], body: &'static str) -> Arc<Self> {
+        let headers = headers.to_vec();
+        Self::new(move |_, _, _| respond(200, &headers, body))
+    }
+
+    pub fn set(
+        &self,
+        reply: impl FnMut(&Method, &HeaderMap, usize) -> Response<Body> + Send + 'static,
+    ) {
+        *self.reply.lock().unwrap() = Box::new(reply);
+    }
+
+    pub fn delay(&self, delay: Duration) {
+        *self.delay.lock().unwrap() = delay;
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// The headers of the `n`th request the origin saw.
+    pub fn request(&self, n: usize) -> HeaderMap {
+        self.seen.lock().unwrap()[n].2.clone()
+    }
+
+    pub fn router(self: &Arc<Self>) -> Router {
+        Router::new().fallback(answer).with_state(self.clone())
+    }
+}
+
+async fn answer(State(script): State<Arc<Script>>, req: Request<Body>) -> Response<Body> {
+    let n = script.calls.fetch_add(1, Ordering::SeqCst);
+    script.seen.lock().unwrap().push((
+        req.method().clone(),
+        req.uri().to_string(),
+        req.headers().clone(),
+    ));
+    let delay = *script.delay.lock().unwrap();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let mut reply = script.reply.lock().unwrap();
+    (reply)(req.method(), req.headers(), n)
+}
+
+/// A response with `status`, `headers` and `body`.
+pub fn respond(status: u16, headers: &[(&str, &str)], body: &str) -> Response<Body> {
+    let mut b = Response::builder().status(status);
+    for (n, v) in headers {
+        b = b.header(*n, *v);
+    }
+    b.body(Body::from(body.to_owned())).unwrap()
+}
+
+/// A cache and layer on one mocked clock.
+pub fn mocked() -> (Cache, MockClock, Clock) {
+    let (clock, mock) = Clock::mock();
+    let cache = Cache::builder()
+        .max_capacity(10_000)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    (cache, mock, clock)
+}
+
+/// The origin behind a response cache on a mocked clock, as an axum `Router` with `.layer(...)`.
+pub fn cached_app(
+    script: &Arc<Script>,
+    configure: impl FnOnce(ResponseCacheLayer) -> ResponseCacheLayer,
+) -> (Router, MockClock) {
+    let (cache, mock, clock) = mocked();
+    let layer = configure(ResponseCacheLayer::new(cache).clock(clock));
+    (script.router().layer(layer), mock)
+}
+
+/// A finished exchange.
+#[derive(Debug)]
+pub struct Got {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Got {
+    pub fn cache_status(&self) -> &str {
+        self.headers
+            .get("cache-status")
+            .map_or("", |v| v.to_str().unwrap())
+    }
+
+    pub fn age(&self) -> Option<u64> {
+        self.headers
+            .get("age")
+            .map(|v| v.to_str().unwrap().parse().unwrap())
+    }
+
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).unwrap()
+    }
+}
+
+/// Sends `method path` with `headers` to `router` (in process).
+pub async fn send(router: &Router, method: Method, path: &str, headers: &[(&str, &str)]) -> Got {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(format!("http://example.com{path}"));
+    for (n, v) in headers {
+        b = b.header(*n, *v);
+    }
+    let response = router
+        .clone()
+        .oneshot(b.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let (parts, body) = response.into_parts();
+    Got {
+        status: parts.status,
+        headers: parts.headers,
+        body: body.collect().await.unwrap().to_bytes(),
+    }
+}
+
+pub async fn get(router: &Router, path: &str) -> Got {
+    send(router, Method::GET, path, &[]).await
+}
