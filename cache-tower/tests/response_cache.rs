@@ -103,7 +103,8 @@ async fn expires_minus_date_gives_the_lifetime_and_bad_values_are_stale() {
 
 #[tokio::test]
 async fn what_must_not_be_stored_is_not() {
-    let cases: &[(&[(&str, &str)], &[(&str, &str)])] = &[
+    type Headers = &'static [(&'static str, &'static str)];
+    let cases: &[(Headers, Headers)] = &[
         (&[("cache-control", "no-store, max-age=60")], &[]),
         (&[("cache-control", "private, max-age=60")], &[]),
         (
