@@ -70,6 +70,8 @@ impl Far {
             Ok(_) => self.breaker.record_success(),
             Err(e) => {
                 stats.incr(namespace, Counter::StoreError);
+                // The cool-down runs from the failure, not from the start of a slow call.
+                let now = clock.now_nanos();
                 let opened = self.breaker.record_failure(now);
                 if let Some(suppressed) = self.log.should_log(now) {
                     tracing::warn!(

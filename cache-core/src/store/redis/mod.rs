@@ -331,20 +331,17 @@ impl RedisStore {
         }
     }
 
-    /// Runs `run` under the command timeout. The shared connection enforces it itself (redis-rs'
-    /// response timeout, one timer per command); a pooled connection has none, so a timer is
-    /// added here.
+    /// Runs `run` under the command timeout, whichever the connection. The shared connection's
+    /// own response timeout does not cover the wait for a reconnect to a dead server (seen at
+    /// over a second per call with a 300 ms timeout), so every call gets this timer.
     async fn bounded<T>(
         &self,
         what: &str,
         run: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        match self.inner.backend {
-            Backend::Shared(_) => run.await,
-            Backend::Pooled(_) => tokio::time::timeout(self.inner.options.command_timeout, run)
-                .await
-                .map_err(|_| timeout_error(what, self.inner.options.command_timeout))?,
-        }
+        tokio::time::timeout(self.inner.options.command_timeout, run)
+            .await
+            .map_err(|_| timeout_error(what, self.inner.options.command_timeout))?
     }
 
     /// Runs one command.
