@@ -616,6 +616,19 @@ async fn collapsed_waiters_go_to_the_origin_when_nothing_was_stored() {
     }
     assert_eq!(origin.calls(), 10);
     assert_eq!(bodies.len(), 10, "every caller got its own response");
+    // The first wave queued behind its leader; now the URI is known to be uncacheable
+    // (hit-for-pass) and the next wave goes to the origin side by side.
+    assert_eq!(origin.take_most_in_flight(), 9);
+    let wave: Vec<_> = (0..10)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { get(&app, "/private").await })
+        })
+        .collect();
+    for t in wave {
+        t.await.unwrap();
+    }
+    assert_eq!(origin.take_most_in_flight(), 10);
 }
 
 #[tokio::test]

@@ -39,6 +39,7 @@ pub(crate) type Out<B, E> = Result<Response<ResponseBody<B>>, E>;
 #[derive(Clone)]
 struct Meta {
     head: bool,
+    /// The request's headers, copied only on the way to the origin (a hit reads the request's).
     headers: HeaderMap,
     dirs: Directives,
     uri: Arc<str>,
@@ -97,13 +98,13 @@ where
     if dirs.no_store {
         return forward(&mut ctx, req, CacheStatus::forwarded(Fwd::Request)).await;
     }
-    let meta = Meta {
+    let mut meta = Meta {
         head: method == Method::HEAD,
-        headers: req.headers().clone(),
+        headers: HeaderMap::new(),
         dirs,
         uri: uri.into(),
     };
-    let found = lookup(&ctx.cache, &meta).await;
+    let found = lookup(&ctx.cache, &meta, req.headers()).await;
     match found {
         Some(Found {
             key,
@@ -121,6 +122,7 @@ where
                 status.detail = Some("only-if-cached");
                 return Ok(gateway_timeout(&config, &status));
             }
+            meta.headers = req.headers().clone();
             miss(ctx, req, meta, existing, fwd).await
         }
     }
@@ -128,7 +130,7 @@ where
 
 /// The stored responses for the request's URI and the one its headers select. A `HEAD` is
 /// answered from a stored `GET` first, then from a stored `HEAD`.
-async fn lookup(cache: &Cache, meta: &Meta) -> Option<Found> {
+async fn lookup(cache: &Cache, meta: &Meta, request: &HeaderMap) -> Option<Found> {
     let mut first = None;
     let tries: &[bool] = if meta.head { &[false, true] } else { &[false] };
     for &head in tries {
@@ -136,7 +138,7 @@ async fn lookup(cache: &Cache, meta: &Meta) -> Option<Found> {
         let Some(variants) = cache.get(&key).await else {
             continue;
         };
-        let stored = variants.select(&meta.headers).cloned();
+        let stored = variants.select(request).cloned();
         let found = Found {
             key,
             variants,
@@ -157,7 +159,7 @@ async fn lookup(cache: &Cache, meta: &Meta) -> Option<Found> {
 async fn with_stored<S, ReqBody, ResBody>(
     ctx: Ctx<S>,
     req: Request<ReqBody>,
-    meta: Meta,
+    mut meta: Meta,
     key: ResponseKey,
     variants: Arc<Variants>,
     stored: Arc<Stored>,
@@ -175,16 +177,31 @@ where
     let ttl = i64::try_from(stored.freshness.lifetime).unwrap_or(i64::MAX)
         - i64::try_from(age).unwrap_or(i64::MAX);
     match reuse(&stored.freshness, age, &meta.dirs) {
-        Reuse::Fresh => Ok(serve(&config, &stored, age, &meta, CacheStatus::hit(ttl))),
+        Reuse::Fresh => Ok(serve(
+            &config,
+            &stored,
+            age,
+            meta.head,
+            req.headers(),
+            CacheStatus::hit(ttl),
+        )),
         Reuse::StaleAccepted => {
             let mut status = CacheStatus::hit(ttl);
             status.detail = Some("max-stale");
-            Ok(serve(&config, &stored, age, &meta, status))
+            Ok(serve(
+                &config,
+                &stored,
+                age,
+                meta.head,
+                req.headers(),
+                status,
+            ))
         }
         Reuse::StaleWhileRevalidate => {
             let mut status = CacheStatus::hit(ttl);
             status.detail = Some("stale-while-revalidate");
-            let response = serve(&config, &stored, age, &meta, status);
+            let response = serve(&config, &stored, age, meta.head, req.headers(), status);
+            meta.headers = req.headers().clone();
             let runtime = tokio::runtime::Handle::try_current();
             if let (Ok(runtime), Some(flight)) = (runtime, ctx.flights.try_lead(&meta.flight())) {
                 runtime.spawn(async move {
@@ -207,6 +224,7 @@ where
             } else {
                 Fwd::Stale
             };
+            meta.headers = req.headers().clone();
             validate(
                 ctx,
                 req,
@@ -285,7 +303,14 @@ where
             save(&ctx.cache, &config, key, fresh).await;
             status.stored = true;
             status.ttl = Some(ttl_of(&chosen, now));
-            return Ok(serve(&config, &chosen, chosen.age(now), &meta, status));
+            return Ok(serve(
+                &config,
+                &chosen,
+                chosen.age(now),
+                meta.head,
+                &meta.headers,
+                status,
+            ));
         }
         Ok(response) => {
             if !matches!(response.status().as_u16(), 500 | 502 | 503 | 504)
@@ -301,7 +326,8 @@ where
                     request_time,
                     status,
                 )
-                .await);
+                .await
+                .0);
             }
             status.fwd_status = Some(response.status().as_u16());
             None
@@ -324,10 +350,20 @@ where
             status.hit = true;
             status.ttl = Some(ttl_of(&stored, now));
             status.detail = Some("stale-if-error");
-            Ok(serve(&config, &stored, age, &meta, status))
+            Ok(serve(
+                &config,
+                &stored,
+                age,
+                meta.head,
+                &meta.headers,
+                status,
+            ))
         }
     }
 }
+
+/// Seconds a URI whose response was not stored skips request collapsing.
+const PASS_FOR: u64 = 30;
 
 /// Nothing stored matched: one origin request per key at a time (request collapsing); callers
 /// that waited reuse what the first stored, or go to the origin themselves.
@@ -360,36 +396,50 @@ where
     .iter()
     .any(|h| meta.headers.contains_key(h));
     if !config.collapse || conditional {
-        return fetch(&mut ctx, req, &meta, key, existing, status).await;
+        return Ok(fetch(&mut ctx, req, &meta, key, existing, status).await?.0);
     }
-    match ctx.flights.join(&meta.flight()) {
+    let flight_key = meta.flight();
+    match ctx.flights.join(&flight_key, config.now()) {
+        Join::Alone => Ok(fetch(&mut ctx, req, &meta, key, existing, status).await?.0),
         Join::Leader(flight) => {
-            let response = fetch(&mut ctx, req, &meta, key, existing, status).await;
+            let (response, stored) = fetch(&mut ctx, req, &meta, key, existing, status).await?;
+            if !stored {
+                // Hit-for-pass: while this URI answers uncacheably, its misses are not queued
+                // behind one another.
+                ctx.flights.pass(&flight_key, config.now() + PASS_FOR);
+            }
             drop(flight);
-            response
+            Ok(response)
         }
         Join::Waiter(rx) => {
             landed(rx).await;
             if let Some(Found {
                 stored: Some(stored),
                 ..
-            }) = lookup(&ctx.cache, &meta).await
+            }) = lookup(&ctx.cache, &meta, &meta.headers).await
             {
                 let now = config.now();
                 let age = stored.age(now);
                 if matches!(reuse(&stored.freshness, age, &meta.dirs), Reuse::Fresh) {
                     let mut status = CacheStatus::hit(ttl_of(&stored, now));
                     status.collapsed = true;
-                    return Ok(serve(&config, &stored, age, &meta, status));
+                    return Ok(serve(
+                        &config,
+                        &stored,
+                        age,
+                        meta.head,
+                        &meta.headers,
+                        status,
+                    ));
                 }
             }
             // The leader's response was not stored (or not for us): ask the origin ourselves.
-            fetch(&mut ctx, req, &meta, key, existing, status).await
+            Ok(fetch(&mut ctx, req, &meta, key, existing, status).await?.0)
         }
     }
 }
 
-/// Sends `req` to the origin and stores the response if the rules allow.
+/// Sends `req` to the origin and stores the response if the rules allow; says whether it did.
 async fn fetch<S, ReqBody, ResBody>(
     ctx: &mut Ctx<S>,
     req: Request<ReqBody>,
@@ -397,7 +447,7 @@ async fn fetch<S, ReqBody, ResBody>(
     key: ResponseKey,
     existing: Option<Arc<Variants>>,
     status: CacheStatus,
-) -> Out<ResBody, S::Error>
+) -> Result<(Response<ResponseBody<ResBody>>, bool), S::Error>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: Body + Unpin,
@@ -419,7 +469,7 @@ where
 }
 
 /// The origin's response for the client, stored on the way when the rules allow and the body
-/// fits.
+/// fits; and whether it was stored.
 #[allow(clippy::too_many_arguments)]
 async fn store_response<B>(
     cache: &Cache,
@@ -430,7 +480,7 @@ async fn store_response<B>(
     existing: Option<Arc<Variants>>,
     request_time: u64,
     mut status: CacheStatus,
-) -> Response<ResponseBody<B>>
+) -> (Response<ResponseBody<B>>, bool)
 where
     B: Body + Unpin,
 {
@@ -478,7 +528,7 @@ where
         None => ResponseBody::stream(body),
     };
     status.write(&config.name, &mut parts.headers);
-    Response::from_parts(parts, body)
+    (Response::from_parts(parts, body), status.stored)
 }
 
 /// The freshness and secondary key of a response the rules allow to store, else `None`.
@@ -614,17 +664,18 @@ fn serve<B: Body>(
     config: &Config,
     stored: &Stored,
     age: u64,
-    meta: &Meta,
+    head: bool,
+    request: &HeaderMap,
     status: CacheStatus,
 ) -> Response<ResponseBody<B>> {
     let (code, mut headers, body) =
-        if stored.status.is_success() && conditional::client_has_current(&meta.headers, stored) {
+        if stored.status.is_success() && conditional::client_has_current(request, stored) {
             (
                 StatusCode::NOT_MODIFIED,
                 conditional::not_modified_headers(stored),
                 ResponseBody::empty(),
             )
-        } else if meta.head {
+        } else if head {
             let mut headers = stored.headers.clone();
             if !headers.contains_key(CONTENT_LENGTH) {
                 headers.insert(CONTENT_LENGTH, HeaderValue::from(stored.body.len()));

@@ -25,6 +25,8 @@ pub struct Script {
     seen: Mutex<Vec<(Method, String, HeaderMap)>>,
     reply: Mutex<Reply>,
     delay: Mutex<Duration>,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
 }
 
 impl Script {
@@ -36,6 +38,8 @@ impl Script {
             seen: Mutex::new(Vec::new()),
             reply: Mutex::new(Box::new(reply)),
             delay: Mutex::new(Duration::ZERO),
+            in_flight: AtomicUsize::new(0),
+            most_in_flight: AtomicUsize::new(0),
         })
     }
 
@@ -54,6 +58,11 @@ impl Script {
 
     pub fn delay(&self, delay: Duration) {
         *self.delay.lock().unwrap() = delay;
+    }
+
+    /// The most requests the origin was handling at once since the last call.
+    pub fn take_most_in_flight(&self) -> usize {
+        self.most_in_flight.swap(0, Ordering::SeqCst)
     }
 
     pub fn calls(&self) -> usize {
@@ -78,9 +87,12 @@ async fn answer(State(script): State<Arc<Script>>, req: Request<Body>) -> Respon
         req.headers().clone(),
     ));
     let delay = *script.delay.lock().unwrap();
+    let now = script.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    script.most_in_flight.fetch_max(now, Ordering::SeqCst);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
+    script.in_flight.fetch_sub(1, Ordering::SeqCst);
     let mut reply = script.reply.lock().unwrap();
     (reply)(req.method(), req.headers(), n)
 }
