@@ -121,6 +121,25 @@ async fn a_hit_hands_out_the_stored_arc() {
 }
 
 #[tokio::test]
+async fn get_in_process_reads_without_waiting_and_counts_only_hits() {
+    let (cache, clock) = mocked(100);
+    assert_eq!(cache.get_in_process(&UserKey(1)), None);
+    cache.insert(UserKey(1), "ada".to_string()).await;
+    assert_eq!(
+        cache
+            .get_in_process(&UserKey(1))
+            .as_deref()
+            .map(String::as_str),
+        Some("ada")
+    );
+    let counts = cache.stats().namespace("user").unwrap().counts;
+    assert_eq!((counts.hits, counts.misses), (1, 0));
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(cache.get_in_process(&UserKey(1)), None, "expired");
+    assert_eq!(cache.entry_count(), 0);
+}
+
+#[tokio::test]
 async fn entries_expire_after_their_ttl() {
     let (cache, clock) = mocked(100);
     cache.insert(UserKey(1), "ada".to_string()).await;

@@ -2,7 +2,7 @@
 //!
 //! | method | does |
 //! |---|---|
-//! | [`get`](Cache::get), [`get_many`](Cache::get_many) | read; a miss is `None` |
+//! | [`get`](Cache::get), [`get_many`](Cache::get_many), [`get_in_process`](Cache::get_in_process) | read; a miss is `None` |
 //! | [`insert`](Cache::insert), [`insert_arc`](Cache::insert_arc) | write with the key type's TTL |
 //! | [`invalidate`](Cache::invalidate), [`invalidate_prefix`](Cache::invalidate_prefix), [`invalidate_all`](Cache::invalidate_all) | remove |
 //! | [`get_with`](Cache::get_with), [`try_get_with`](Cache::try_get_with), [`optionally_get_with`](Cache::optionally_get_with) | cache-aside with single-flight |
@@ -135,6 +135,21 @@ impl Cache {
             return entry.value;
         }
         self.get_far(key).await
+    }
+
+    /// The value under `key` if the in-process tier holds a live copy, without asking the far
+    /// tier and without waiting: for synchronous fast paths (such as an HTTP cache answering a
+    /// hit inside `Service::call`). A copy found counts as a hit, as in [`get`](Self::get);
+    /// nothing is counted when there is none, so that the caller's fallback to `get` counts the
+    /// miss or the far hit once.
+    pub fn get_in_process<K: CacheKey>(&self, key: &K) -> Option<Arc<K::Value>> {
+        match self.near(key) {
+            Near::Hit(entry, namespace) => {
+                self.inner.stats.incr(namespace, Counter::Hit);
+                entry.value
+            }
+            Near::Miss => None,
+        }
     }
 
     /// The far-tier half of [`get`](Self::get); a failed far tier is a miss.

@@ -7,10 +7,11 @@ use std::time::Duration;
 use bytes::{Buf, Bytes};
 use cache_core::codec::{Codec, CodecError};
 use cache_core::{CacheKey, KeyWriter, Policy};
-use http::header::{ETAG, HeaderName, HeaderValue, LAST_MODIFIED};
+use http::header::{AGE, ETAG, HeaderName, HeaderValue, LAST_MODIFIED};
 use http::{HeaderMap, StatusCode};
 
 use super::freshness::{Freshness, current_age};
+use super::status::CACHE_STATUS;
 use super::vary::Secondary;
 
 /// The namespace HTTP entries are stored and counted under.
@@ -21,7 +22,7 @@ pub(crate) const NAMESPACE: &str = "http";
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct ResponseKey {
     pub(crate) head: bool,
-    pub(crate) uri: Arc<str>,
+    pub(crate) uri: String,
 }
 
 impl CacheKey for ResponseKey {
@@ -83,11 +84,25 @@ impl Variants {
     }
 }
 
+/// Adds the fields every answer from storage rewrites (`Age`, `Cache-Status`) as placeholders,
+/// so that serving a copy replaces two values instead of growing and rehashing the copied map
+/// (measured: a third of the hit path's instructions). They are never encoded.
+pub(crate) fn reserve_answer_fields(headers: &mut HeaderMap) {
+    headers.insert(AGE, HeaderValue::from_static("0"));
+    headers.insert(CACHE_STATUS, HeaderValue::from_static(""));
+}
+
+/// Whether a stored field is one of the placeholders of [`reserve_answer_fields`].
+fn is_answer_field(name: &HeaderName) -> bool {
+    name == AGE || name == CACHE_STATUS
+}
+
 /// One stored response.
 #[derive(Debug, Clone)]
 pub(crate) struct Stored {
     pub(crate) status: StatusCode,
-    /// Without hop-by-hop fields, `Age` and `Cache-Status`.
+    /// Without hop-by-hop fields; `Age` and `Cache-Status` are placeholders
+    /// ([`reserve_answer_fields`]).
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
     /// Seconds since the epoch at which the response arrived.
@@ -149,8 +164,9 @@ impl Codec<Variants> for EntryCodec {
             put_u64(&mut out, f.stale_while_revalidate);
             put_u64(&mut out, f.stale_if_error);
             out.push(u8::from(f.no_stale) | u8::from(f.no_cache) << 1);
-            put_len(&mut out, v.headers.len());
-            for (name, value) in &v.headers {
+            let fields = || v.headers.iter().filter(|(n, _)| !is_answer_field(n));
+            put_len(&mut out, fields().count());
+            for (name, value) in fields() {
                 put_bytes(&mut out, name.as_str().as_bytes());
                 put_bytes(&mut out, value.as_bytes());
             }
@@ -244,12 +260,13 @@ fn decode(bytes: &[u8]) -> Result<Variants, &'static str> {
             return Err("bad flags");
         }
         let count = r.count()?;
-        let mut headers = HeaderMap::with_capacity(count.min(64));
+        let mut headers = HeaderMap::with_capacity(count.min(64) + 2);
         for _ in 0..count {
             let name = HeaderName::from_bytes(r.bytes()?).map_err(|_| "bad header name")?;
             let value = HeaderValue::from_bytes(r.bytes()?).map_err(|_| "bad header value")?;
             headers.append(name, value);
         }
+        reserve_answer_fields(&mut headers);
         let count = r.count()?;
         let mut secondary = Vec::with_capacity(count.min(16));
         for _ in 0..count {
@@ -294,6 +311,7 @@ mod tests {
         headers.insert("content-type", HeaderValue::from_static("text/plain"));
         headers.append("x-multi", HeaderValue::from_static("a"));
         headers.append("x-multi", HeaderValue::from_static("b"));
+        reserve_answer_fields(&mut headers);
         Variants(vec![Arc::new(Stored {
             status: StatusCode::NOT_FOUND,
             headers,

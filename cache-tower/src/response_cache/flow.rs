@@ -19,7 +19,7 @@ use super::collapse::{Flights, Join, landed};
 use super::conditional;
 use super::config::Config;
 use super::directives::Directives;
-use super::entry::{ResponseKey, Stored, Variants};
+use super::entry::{ResponseKey, Stored, Variants, reserve_answer_fields};
 use super::freshness::{Freshness, Reuse, initial_age, reuse};
 use super::status::{CacheStatus, Fwd};
 use super::storable::{Exchange, check, stored_headers};
@@ -42,7 +42,7 @@ struct Meta {
     /// The request's headers, copied only on the way to the origin (a hit reads the request's).
     headers: HeaderMap,
     dirs: Directives,
-    uri: Arc<str>,
+    uri: String,
 }
 
 impl Meta {
@@ -66,10 +66,56 @@ struct Found {
     stored: Option<Arc<Stored>>,
 }
 
-/// Handles one request.
+/// A request [`fast_hit`] could not answer, with what the in-process tier held for its URI.
+pub(crate) type Declined<ReqBody> = (Request<ReqBody>, Option<Arc<Variants>>);
+
+/// Answers a fresh hit held in process without waiting (no far tier, no origin), or hands the
+/// request back with what the in-process tier holds for its URI.
+#[allow(clippy::result_large_err)]
+pub(crate) fn fast_hit<ReqBody, B: Body>(
+    cache: &Cache,
+    config: &Config,
+    req: Request<ReqBody>,
+) -> Result<Response<ResponseBody<B>>, Declined<ReqBody>> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return Err((req, None));
+    }
+    let (parts, body) = req.into_parts();
+    let uri = config.key_of(&parts);
+    let req = Request::from_parts(parts, body);
+    let Some(uri) = uri else {
+        return Err((req, None));
+    };
+    let dirs = if config.ignore_request_directives {
+        Directives::default()
+    } else {
+        Directives::from_headers(req.headers())
+    };
+    if dirs.no_store {
+        return Err((req, None));
+    }
+    let key = ResponseKey { head: false, uri };
+    let Some(variants) = cache.get_in_process(&key) else {
+        return Err((req, None));
+    };
+    let Some(stored) = variants.select(req.headers()) else {
+        return Err((req, Some(variants)));
+    };
+    let age = stored.age(config.now());
+    if reuse(&stored.freshness, age, &dirs) != Reuse::Fresh {
+        return Err((req, Some(variants)));
+    }
+    let head = req.method() == Method::HEAD;
+    let status = CacheStatus::hit(ttl_of(stored, config.now()));
+    Ok(serve(config, stored, age, head, req.headers(), status))
+}
+
+/// Handles one request; `near` is what the in-process tier held for its `GET` entry, when
+/// [`fast_hit`] already looked.
 pub(crate) async fn handle<S, ReqBody, ResBody>(
     mut ctx: Ctx<S>,
     req: Request<ReqBody>,
+    near: Option<Arc<Variants>>,
 ) -> Out<ResBody, S::Error>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Send + 'static,
@@ -102,9 +148,9 @@ where
         head: method == Method::HEAD,
         headers: HeaderMap::new(),
         dirs,
-        uri: uri.into(),
+        uri,
     };
-    let found = lookup(&ctx.cache, &meta, req.headers()).await;
+    let found = lookup(&ctx.cache, &meta, req.headers(), near).await;
     match found {
         Some(Found {
             key,
@@ -130,12 +176,21 @@ where
 
 /// The stored responses for the request's URI and the one its headers select. A `HEAD` is
 /// answered from a stored `GET` first, then from a stored `HEAD`.
-async fn lookup(cache: &Cache, meta: &Meta, request: &HeaderMap) -> Option<Found> {
+async fn lookup(
+    cache: &Cache,
+    meta: &Meta,
+    request: &HeaderMap,
+    mut near: Option<Arc<Variants>>,
+) -> Option<Found> {
     let mut first = None;
     let tries: &[bool] = if meta.head { &[false, true] } else { &[false] };
     for &head in tries {
         let key = meta.key(head);
-        let Some(variants) = cache.get(&key).await else {
+        let found = match near.take().filter(|_| !head) {
+            Some(variants) => Some(variants),
+            None => cache.get(&key).await,
+        };
+        let Some(variants) = found else {
             continue;
         };
         let stored = variants.select(request).cloned();
@@ -416,7 +471,7 @@ where
             if let Some(Found {
                 stored: Some(stored),
                 ..
-            }) = lookup(&ctx.cache, &meta, &meta.headers).await
+            }) = lookup(&ctx.cache, &meta, &meta.headers, None).await
             {
                 let now = config.now();
                 let age = stored.age(now);
@@ -503,6 +558,12 @@ where
                 if !headers.contains_key(DATE) {
                     headers.insert(DATE, http_date(response_time));
                 }
+                if !meta.head && !headers.contains_key(CONTENT_LENGTH) {
+                    // The stored body is whole; saying so spares every answer a header insert
+                    // (and a copy of the map growing) downstream.
+                    headers.insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+                }
+                reserve_answer_fields(&mut headers);
                 let stored = Stored {
                     status: parts.status,
                     headers,
@@ -767,7 +828,6 @@ where
                 uris.extend(other.and_then(|p| config.key_of(&p)));
             }
             for uri in uris {
-                let uri: Arc<str> = uri.into();
                 for head in [false, true] {
                     let key = ResponseKey {
                         head,

@@ -14,23 +14,45 @@ type Boxed<B, E> = Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>,
 
 /// The future of a [`ResponseCache`](super::ResponseCache) call.
 ///
-/// One boxed state machine: a request may read storage, wait for a collapsed request, call
-/// the origin and write storage, in an order only known as it goes.
+/// A fresh hit held in process is ready at once. Anything else is one boxed state machine: a
+/// request may read storage, wait for a collapsed request, call the origin and write storage,
+/// in an order only known as it goes.
 pub struct ResponseFuture<B: Body, E> {
-    inner: Boxed<B, E>,
+    kind: Kind<B, E>,
+}
+
+// Boxing the ready response would cost the allocation this variant exists to save.
+#[allow(clippy::large_enum_variant)]
+enum Kind<B: Body, E> {
+    Ready(Option<Response<ResponseBody<B>>>),
+    Running(Boxed<B, E>),
 }
 
 impl<B: Body, E> ResponseFuture<B, E> {
     pub(crate) fn new(inner: Boxed<B, E>) -> Self {
-        Self { inner }
+        Self {
+            kind: Kind::Running(inner),
+        }
+    }
+
+    pub(crate) fn ready(response: Response<ResponseBody<B>>) -> Self {
+        Self {
+            kind: Kind::Ready(Some(response)),
+        }
     }
 }
 
-impl<B: Body, E> Future for ResponseFuture<B, E> {
+impl<B: Body + Unpin, E> Future for ResponseFuture<B, E> {
     type Output = Result<Response<ResponseBody<B>>, E>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().kind {
+            Kind::Ready(response) => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                None => panic!("ResponseFuture polled after completion"),
+            },
+            Kind::Running(inner) => inner.as_mut().poll(cx),
+        }
     }
 }
 

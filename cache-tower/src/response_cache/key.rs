@@ -2,7 +2,6 @@
 
 use http::header::HOST;
 use http::request::Parts;
-use http::uri::Authority;
 
 /// The effective request URI (RFC 9110 section 7.1): scheme, lower-cased authority (from the
 /// request target, else `Host`), path and query. `None` when no authority can be told, so that
@@ -11,20 +10,37 @@ pub(crate) fn effective_uri(parts: &Parts, default_scheme: &str) -> Option<Strin
     let uri = &parts.uri;
     let scheme = uri.scheme_str().unwrap_or(default_scheme);
     let authority = match uri.authority() {
-        Some(a) => a.clone(),
+        Some(a) => a.as_str().as_bytes(),
         None => {
-            let host = parts.headers.get(HOST)?;
-            Authority::try_from(host.as_bytes()).ok()?
+            let host = parts.headers.get(HOST)?.as_bytes();
+            if !valid_host(host) {
+                return None;
+            }
+            host
         }
     };
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let path = if path.is_empty() { "/" } else { path };
-    let mut out = String::with_capacity(scheme.len() + authority.as_str().len() + path.len() + 3);
-    out.push_str(&scheme.to_ascii_lowercase());
+    let mut out = String::with_capacity(scheme.len() + authority.len() + path.len() + 3);
+    out.extend(scheme.chars().map(|c| c.to_ascii_lowercase()));
     out.push_str("://");
-    out.push_str(&authority.as_str().to_ascii_lowercase());
+    // Checked above (or by the URI parser) to be ASCII.
+    out.extend(
+        authority
+            .iter()
+            .map(|&b| char::from(b.to_ascii_lowercase())),
+    );
     out.push_str(path);
     Some(out)
+}
+
+/// Whether a `Host` value is a plain `host[:port]` (RFC 9110 section 7.2): registered-name,
+/// IPv4 or bracketed IPv6 characters only; no user info, path or whitespace.
+fn valid_host(host: &[u8]) -> bool {
+    !host.is_empty()
+        && host
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:[]%".contains(&b))
 }
 
 /// The effective URI of `location` (a `Location` or `Content-Location` value) relative to the

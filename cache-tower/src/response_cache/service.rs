@@ -11,7 +11,7 @@ use tower_service::Service;
 use super::body::ResponseBody;
 use super::collapse::Flights;
 use super::config::Config;
-use super::flow::{Ctx, handle};
+use super::flow::{Ctx, fast_hit, handle};
 use super::future::ResponseFuture;
 use super::layer::ResponseCacheLayer;
 use super::setters::config_setters;
@@ -86,6 +86,12 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        // A fresh hit in process is answered here: no allocation for a future, no clone of the
+        // inner service (which stays ready for the next call).
+        let (req, near) = match fast_hit(&self.cache, &self.config, req) {
+            Ok(response) => return ResponseFuture::ready(response),
+            Err(back) => back,
+        };
         // The ready service serves this request; the clone waits for the next `poll_ready`.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
@@ -95,6 +101,6 @@ where
             config: self.config.clone(),
             flights: self.flights.clone(),
         };
-        ResponseFuture::new(Box::pin(handle(ctx, req)))
+        ResponseFuture::new(Box::pin(handle(ctx, req, near)))
     }
 }

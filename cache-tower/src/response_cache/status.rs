@@ -97,11 +97,18 @@ impl CacheStatus {
     /// Adds this member after any `Cache-Status` members of caches closer to the origin.
     pub(crate) fn write(&self, name: &str, headers: &mut HeaderMap) {
         let ours = self.render(name);
-        let value = match headers.get(CACHE_STATUS).and_then(|v| v.to_str().ok()) {
-            Some(upstream) if !upstream.trim().is_empty() => format!("{upstream}, {ours}"),
-            _ => ours,
+        let value = match headers.get(CACHE_STATUS).map(HeaderValue::as_bytes) {
+            Some(upstream) if !upstream.trim_ascii().is_empty() => {
+                let mut joined = Vec::with_capacity(upstream.len() + 2 + ours.len());
+                joined.extend_from_slice(upstream);
+                joined.extend_from_slice(b", ");
+                joined.extend_from_slice(ours.as_bytes());
+                HeaderValue::from_maybe_shared(bytes::Bytes::from(joined))
+            }
+            // The String's buffer becomes the value without a copy.
+            _ => HeaderValue::from_maybe_shared(bytes::Bytes::from(ours)),
         };
-        if let Ok(value) = HeaderValue::from_str(&value) {
+        if let Ok(value) = value {
             headers.insert(CACHE_STATUS, value);
         }
     }
