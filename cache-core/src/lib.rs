@@ -92,7 +92,3 @@ pub mod __private {
     }
 }
 
-/// The README's examples, compiled and run as doctests (they use the Redis store too).
-#[cfg(all(doctest, feature = "redis"))]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

@@ -24,3 +24,9 @@ pub mod response_cache;
 
 #[cfg(feature = "response-cache")]
 pub use response_cache::{ResponseCache, ResponseCacheLayer};
+
+/// The README's examples, compiled and run as doctests here, the one crate that sees both
+/// `cache-core` (with Redis) and the layers.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
