@@ -91,4 +91,3 @@ pub mod __private {
         Arc::try_unwrap(shared).unwrap_or_else(|shared| (*shared).clone())
     }
 }
-

@@ -662,3 +662,47 @@ async fn a_custom_key_can_bypass_or_merge_requests() {
     assert_eq!(origin.calls(), 3);
     let _ = Arc::strong_count(&origin);
 }
+
+#[tokio::test]
+async fn a_head_response_is_stored_for_head_requests() {
+    let origin = Script::new(|method, _, n| {
+        assert_eq!(*method, Method::HEAD);
+        respond(
+            200,
+            &[("cache-control", "max-age=60"), ("x-call", &n.to_string())],
+            "",
+        )
+    });
+    let (app, _clock) = cached_app(&origin, |l| l);
+    let first = send(&app, Method::HEAD, "/only-head", &[]).await;
+    assert!(
+        first.cache_status().contains("stored"),
+        "{}",
+        first.cache_status()
+    );
+    let second = send(&app, Method::HEAD, "/only-head", &[]).await;
+    assert!(second.cache_status().contains("hit"));
+    assert_eq!(second.headers["x-call"], "0");
+    assert_eq!(origin.calls(), 1);
+}
+
+#[tokio::test]
+async fn heuristic_freshness_is_off_by_default_and_a_fraction_when_on() {
+    let now = std::time::SystemTime::now();
+    let date = httpdate::fmt_http_date(now);
+    let modified = httpdate::fmt_http_date(now - secs(1000));
+    let origin = Script::new(move |_, _, _| {
+        respond(200, &[("date", &date), ("last-modified", &modified)], "h")
+    });
+    // Off: a response with only Last-Modified is kept for validation, never reused unasked.
+    let (app, _clock) = cached_app(&origin, |l| l);
+    get(&app, "/").await;
+    assert!(get(&app, "/").await.cache_status().contains("fwd=stale"));
+    // On: a tenth of the 1000 s since Last-Modified, capped at 60 s.
+    let (app, clock) = cached_app(&origin, |l| l.heuristic_freshness(0.1, secs(60)));
+    get(&app, "/").await;
+    clock.advance(secs(59));
+    assert!(get(&app, "/").await.cache_status().contains("hit"));
+    clock.advance(secs(2));
+    assert!(!get(&app, "/").await.cache_status().contains("hit"));
+}
