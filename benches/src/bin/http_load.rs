@@ -25,8 +25,9 @@ use hyper_util::rt::TokioIo;
 static BODY: [u8; 1024] = [b'x'; 1024];
 
 /// (mode, its reference): ratios are mode / reference in the same round.
-const MODES: [(&str, &str); 6] = [
+const MODES: [(&str, &str); 7] = [
     ("bare", "bare"),
+    ("bare-headers", "bare"),
     ("bare-clock", "bare"),
     ("memory-hit", "bare"),
     ("redis-hit", "bare"),
@@ -58,9 +59,17 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// The server process: one thread, one mode.
+/// The server process: one mode, on Tokio's multi-threaded runtime with one worker, as axum
+/// servers run. (A current-thread runtime makes the bare server a single-threaded process,
+/// which glibc's allocator serves without atomics; any second thread, such as cache-core's
+/// clock, then looks like a 5-10% cost of the cache. See `benches/README.md`.)
 fn serve(mode: &str, redis: Option<&str>) {
-    runtime().block_on(async move {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async move {
         let stored = || async {
             (
                 [("cache-control", "max-age=3600")],
@@ -73,6 +82,20 @@ fn serve(mode: &str, redis: Option<&str>) {
         };
         let app = match mode {
             "bare" => Router::new().route("/data", get(stored)),
+            "bare-headers" => Router::new().route(
+                "/data",
+                get(|| async {
+                    (
+                        [
+                            ("cache-control", "max-age=3600"),
+                            ("date", "Wed, 25 Nov 2026 22:57:59 GMT"),
+                            ("age", "0"),
+                            ("cache-status", "cache-tower; hit; ttl=3600"),
+                        ],
+                        Bytes::from_static(&BODY),
+                    )
+                }),
+            ),
             "bare-clock" => {
                 std::mem::forget(Cache::new(10));
                 Router::new().route("/data", get(stored))
