@@ -4,6 +4,7 @@
 //! | module | feature | what |
 //! |---|---|---|
 //! | [`response_cache`] | `response-cache` (default) | a shared HTTP cache following RFC 9111, 5861, 9211 and 9213 |
+//! | [`invalidate`] | `invalidate` | mutations invalidate typed keys, tags, prefixes and URLs; a guarded purge endpoint |
 //!
 //! The crate depends on `cache-core` only, never on a store: a layer talks to whatever tiers
 //! the `Cache` was built with (memory, Redis, or memory in front of Redis).
@@ -24,6 +25,12 @@ pub mod response_cache;
 
 #[cfg(feature = "response-cache")]
 pub use response_cache::{ResponseCache, ResponseCacheLayer};
+
+#[cfg(feature = "invalidate")]
+pub mod invalidate;
+
+#[cfg(feature = "invalidate")]
+pub use invalidate::{Invalidate, InvalidationLayer, Purge};
 
 /// The README's examples, compiled and run as doctests here, the one crate that sees both
 /// `cache-core` (with Redis) and the layers.

@@ -184,6 +184,7 @@ mod tests {
             initial_age: 0,
             freshness: Freshness::default(),
             secondary: Vec::new(),
+            tags: Vec::new(),
         })
     }
 

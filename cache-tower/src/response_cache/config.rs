@@ -29,6 +29,7 @@ pub(crate) struct Config {
     pub(crate) default_scheme: Arc<str>,
     pub(crate) key: Option<KeyFn>,
     pub(crate) collapse: bool,
+    pub(crate) expose_tags: bool,
     /// A mocked clock and the wall time it started at; `None` reads the system time.
     pub(crate) clock: Option<(Clock, u64)>,
 }
@@ -49,6 +50,7 @@ impl Default for Config {
             default_scheme: "http".into(),
             key: None,
             collapse: true,
+            expose_tags: false,
             clock: None,
         }
     }
@@ -112,6 +114,7 @@ impl fmt::Debug for Config {
             .field("name", &self.name)
             .field("custom_key", &self.key.is_some())
             .field("collapse", &self.collapse)
+            .field("expose_tags", &self.expose_tags)
             .finish_non_exhaustive()
     }
 }

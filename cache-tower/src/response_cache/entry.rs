@@ -70,6 +70,17 @@ impl Variants {
         Self(out)
     }
 
+    /// Every variant's tags, once each.
+    pub(crate) fn tags(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for tag in self.0.iter().flat_map(|v| &v.tags) {
+            if !out.contains(&tag.as_str()) {
+                out.push(tag);
+            }
+        }
+        out
+    }
+
     /// The longest any variant stays useful from `now`, in seconds.
     pub(crate) fn keep_for(&self, now: u64, keep_stale: u64) -> u64 {
         self.0
@@ -111,6 +122,8 @@ pub(crate) struct Stored {
     pub(crate) initial_age: u64,
     pub(crate) freshness: Freshness,
     pub(crate) secondary: Secondary,
+    /// The `Surrogate-Key` / `Cache-Tag` tags it was stored under.
+    pub(crate) tags: Vec<String>,
 }
 
 impl Stored {
@@ -144,7 +157,7 @@ impl Stored {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EntryCodec;
 
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
 /// Bounds that keep a corrupted length from asking for absurd allocations.
 const MAX_ITEMS: u64 = 1 << 16;
 
@@ -180,6 +193,10 @@ impl Codec<Variants> for EntryCodec {
                     }
                     None => out.push(0),
                 }
+            }
+            put_len(&mut out, v.tags.len());
+            for tag in &v.tags {
+                put_bytes(&mut out, tag.as_bytes());
             }
             put_bytes(&mut out, &v.body);
         }
@@ -278,6 +295,12 @@ fn decode(bytes: &[u8]) -> Result<Variants, &'static str> {
             };
             secondary.push((name, value));
         }
+        let count = r.count()?;
+        let mut tags = Vec::with_capacity(count.min(64));
+        for _ in 0..count {
+            let tag = std::str::from_utf8(r.bytes()?).map_err(|_| "bad tag")?;
+            tags.push(tag.to_owned());
+        }
         let body = Bytes::copy_from_slice(r.bytes()?);
         variants.push(Arc::new(Stored {
             status,
@@ -293,6 +316,7 @@ fn decode(bytes: &[u8]) -> Result<Variants, &'static str> {
                 no_cache: flags & 2 != 0,
             },
             secondary,
+            tags,
         }));
     }
     if !r.0.is_empty() {
@@ -329,6 +353,7 @@ mod tests {
                 HeaderName::from_static("accept"),
                 vary.map(|v| Bytes::copy_from_slice(v.as_bytes())),
             )],
+            tags: vec!["merchant:42".into(), "offers".into()],
         })])
     }
 
@@ -343,6 +368,7 @@ mod tests {
             assert_eq!(a.body, b.body);
             assert_eq!(a.freshness, b.freshness);
             assert_eq!(a.secondary, b.secondary);
+            assert_eq!(a.tags, b.tags);
             assert_eq!(
                 (a.response_time, a.initial_age),
                 (b.response_time, b.initial_age)

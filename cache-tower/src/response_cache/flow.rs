@@ -542,6 +542,7 @@ where
     let response_time = config.now();
     let (mut parts, body) = response.into_parts();
     status.fwd_status = Some(parts.status.as_u16());
+    let tags = super::tags::take(&mut parts.headers, config.expose_tags);
     let candidate = storable(config, meta, &parts, response_time);
     let declared = parts
         .headers
@@ -572,6 +573,7 @@ where
                     initial_age: initial_age(&parts.headers, request_time, response_time),
                     freshness,
                     secondary,
+                    tags,
                 };
                 let variants = existing
                     .as_deref()
@@ -667,8 +669,10 @@ async fn save(cache: &Cache, config: &Config, key: ResponseKey, variants: Varian
     let ttl = variants
         .keep_for(config.now(), config.keep_stale)
         .min(config.max_ttl);
+    let variants = Arc::new(variants);
+    let tags = variants.tags();
     cache
-        .insert_expiring(key, Arc::new(variants), Duration::from_secs(ttl), &[])
+        .insert_expiring(key, variants.clone(), Duration::from_secs(ttl), &tags)
         .await;
 }
 
@@ -707,6 +711,7 @@ fn freshen(
             initial_age: initial_age(headers, request_time, now),
             freshness,
             secondary: old.secondary.clone(),
+            tags: old.tags.clone(),
         });
     }
     out
@@ -776,6 +781,7 @@ fn pass<B: Body>(
     status: &CacheStatus,
 ) -> Response<ResponseBody<B>> {
     let (mut parts, body) = response.into_parts();
+    super::tags::take(&mut parts.headers, config.expose_tags);
     status.write(&config.name, &mut parts.headers);
     Response::from_parts(parts, ResponseBody::stream(body))
 }
@@ -828,13 +834,7 @@ where
                 uris.extend(other.and_then(|p| config.key_of(&p)));
             }
             for uri in uris {
-                for head in [false, true] {
-                    let key = ResponseKey {
-                        head,
-                        uri: uri.clone(),
-                    };
-                    ctx.cache.invalidate(&key).await;
-                }
+                invalidate_uri(&ctx.cache, &uri).await;
             }
         }
     }
@@ -847,4 +847,22 @@ where
 fn http_date(secs: u64) -> HeaderValue {
     let time = std::time::UNIX_EPOCH + Duration::from_secs(secs);
     HeaderValue::from_str(&httpdate::fmt_http_date(time)).unwrap_or(HeaderValue::from_static(""))
+}
+
+/// Removes the stored `GET` and `HEAD` responses under the primary key `uri`, in every tier.
+pub(crate) async fn invalidate_uri(cache: &Cache, uri: &str) {
+    for head in [false, true] {
+        let key = ResponseKey {
+            head,
+            uri: uri.to_owned(),
+        };
+        cache.invalidate(&key).await;
+    }
+}
+
+/// The prefix of every stored `GET` response whose primary key starts with `uri_prefix`.
+pub(crate) fn uri_prefix(uri_prefix: &str) -> cache_core::KeyPrefix {
+    cache_core::KeyPrefix::of::<ResponseKey>()
+        .segment("GET")
+        .partial(uri_prefix)
 }

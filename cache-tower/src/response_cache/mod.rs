@@ -22,6 +22,7 @@
 //! | `CDN-Cache-Control` and other [targeted fields](ResponseCacheLayer::targeted_fields) before `Cache-Control` | RFC 9213 |
 //! | a non-error response to an unsafe method invalidates the target URI and same-origin `Location` / `Content-Location` | RFC 9111 §4.4 |
 //! | a `Cache-Status` member on every response | RFC 9211 |
+//! | `Surrogate-Key` (space-separated) and `Cache-Tag` (comma-separated) become the entry's tags, for [`Cache::invalidate_tag`](cache_core::Cache::invalidate_tag); stripped before the client sees them unless [exposed](ResponseCacheLayer::expose_tag_headers) | Fastly, Cloudflare |
 //! | concurrent misses on one key send one request to the origin | request collapsing |
 //!
 //! # What it never does
@@ -79,9 +80,14 @@ mod service;
 mod setters;
 mod status;
 mod storable;
+mod tags;
 mod vary;
 
 pub use body::ResponseBody;
+#[cfg(feature = "invalidate")]
+pub(crate) use flow::{invalidate_uri, uri_prefix};
 pub use future::ResponseFuture;
+#[cfg(feature = "invalidate")]
+pub(crate) use key::effective_uri;
 pub use layer::ResponseCacheLayer;
 pub use service::ResponseCache;

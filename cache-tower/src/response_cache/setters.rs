@@ -129,6 +129,15 @@ macro_rules! config_setters {
             self
         }
 
+        /// Passes `Surrogate-Key` and `Cache-Tag` on to clients. Off by default: the tags a
+        /// response is stored under (for purging by tag) are the origin's business, stripped
+        /// before the client sees the response.
+        #[must_use]
+        pub fn expose_tag_headers(mut self, expose: bool) -> Self {
+            std::sync::Arc::make_mut(&mut self.config).expose_tags = expose;
+            self
+        }
+
         /// Reads time from `clock` (for tests, [`Clock::mock`](cache_core::Clock::mock)),
         /// starting at the current wall time. Build the `Cache` with the same clock.
         #[must_use]
