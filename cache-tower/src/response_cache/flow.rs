@@ -861,6 +861,7 @@ pub(crate) async fn invalidate_uri(cache: &Cache, uri: &str) {
 }
 
 /// The prefix of every stored `GET` response whose primary key starts with `uri_prefix`.
+#[cfg(feature = "invalidate")]
 pub(crate) fn uri_prefix(uri_prefix: &str) -> cache_core::KeyPrefix {
     cache_core::KeyPrefix::of::<ResponseKey>()
         .segment("GET")
