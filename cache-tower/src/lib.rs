@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | [`response_cache`] | `response-cache` (default) | a shared HTTP cache following RFC 9111, 5861, 9211 and 9213 |
 //! | [`invalidate`] | `invalidate` | mutations invalidate typed keys, tags, prefixes and URLs; a guarded purge endpoint |
+//! | [`metrics`] | `metrics` | per-route hit/stale/revalidated/miss/bypass counts and latency, through the `metrics` facade |
 //!
 //! The crate depends on `cache-core` only, never on a store: a layer talks to whatever tiers
 //! the `Cache` was built with (memory, Redis, or memory in front of Redis).
@@ -31,6 +32,12 @@ pub mod invalidate;
 
 #[cfg(feature = "invalidate")]
 pub use invalidate::{Invalidate, InvalidationLayer, Purge};
+
+#[cfg(feature = "metrics")]
+pub mod metrics;
+
+#[cfg(feature = "metrics")]
+pub use metrics::MetricsLayer;
 
 /// The README's examples, compiled and run as doctests here, the one crate that sees both
 /// `cache-core` (with Redis) and the layers.

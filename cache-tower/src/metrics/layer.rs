@@ -1,0 +1,127 @@
+//! [`MetricsLayer`]: wraps services in a [`Metrics`] service.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use http::request::Parts;
+use tower_layer::Layer;
+
+use super::outcome::Outcome;
+use super::service::Metrics;
+use super::snapshot::{MetricsSnapshot, RouteCounts};
+
+type RouteFn = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
+
+/// The most distinct route labels kept; past it, new labels are counted as `other`, so a
+/// careless route function cannot grow memory or label cardinality without bound.
+const MAX_ROUTES: usize = 1000;
+
+pub(crate) struct Shared {
+    route: Option<RouteFn>,
+    counts: Mutex<HashMap<String, RouteCounts>>,
+}
+
+impl Shared {
+    /// The label of a request: the route function's answer, else `all`.
+    pub(crate) fn label(&self, parts: &Parts) -> String {
+        self.route
+            .as_ref()
+            .and_then(|f| f(parts))
+            .unwrap_or_else(|| "all".to_owned())
+    }
+
+    /// Counts one outcome; returns the label it was counted under.
+    pub(crate) fn record(&self, label: String, outcome: Outcome) -> String {
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let label = if counts.len() >= MAX_ROUTES && !counts.contains_key(&label) {
+            "other".to_owned()
+        } else {
+            label
+        };
+        counts
+            .entry(label.clone())
+            .or_insert_with(|| RouteCounts {
+                route: label.clone(),
+                ..RouteCounts::default()
+            })
+            .add(outcome);
+        label
+    }
+}
+
+/// Counts what the response cache did with each request, per route, through the `metrics`
+/// facade and in a [`snapshot`](Self::snapshot). Place it outside the
+/// [`ResponseCacheLayer`](crate::ResponseCacheLayer): it reads the `Cache-Status` member the
+/// cache wrote.
+///
+/// Emitted: `http_cache_requests_total{route, outcome}` (counter) and
+/// `http_cache_request_duration_seconds{route, outcome}` (histogram, until the response head),
+/// with `outcome` one of `hit`, `stale`, `revalidated`, `miss`, `bypass`.
+#[derive(Clone)]
+pub struct MetricsLayer {
+    shared: Arc<Shared>,
+}
+
+impl MetricsLayer {
+    /// A layer labelling every request `all` until [`route_label`](Self::route_label) is set.
+    pub fn new() -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                route: None,
+                counts: Mutex::default(),
+            }),
+        }
+    }
+
+    /// How a request's route label is found: the matched path template, never the raw URI
+    /// (with axum, `parts.extensions.get::<MatchedPath>()`). `None` labels it `all`.
+    ///
+    /// Set it before the layer is cloned or used: clones made earlier keep their counts apart.
+    #[must_use]
+    pub fn route_label<F>(self, route: F) -> Self
+    where
+        F: Fn(&Parts) -> Option<String> + Send + Sync + 'static,
+    {
+        Self {
+            shared: Arc::new(Shared {
+                route: Some(Arc::new(route)),
+                counts: Mutex::default(),
+            }),
+        }
+    }
+
+    /// The counts so far, per route.
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        let counts = self
+            .shared
+            .counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut routes: Vec<RouteCounts> = counts.values().cloned().collect();
+        routes.sort_by(|a, b| a.route.cmp(&b.route));
+        MetricsSnapshot { routes }
+    }
+}
+
+impl Default for MetricsLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S> Layer<S> for MetricsLayer {
+    type Service = Metrics<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Metrics::from_parts(inner, self.shared.clone())
+    }
+}
+
+impl fmt::Debug for MetricsLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsLayer")
+            .field("custom_route", &self.shared.route.is_some())
+            .finish_non_exhaustive()
+    }
+}
