@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | [`response_cache`] | `response-cache` (default) | a shared HTTP cache following RFC 9111, 5861, 9211 and 9213 |
 //! | [`invalidate`] | `invalidate` | mutations invalidate typed keys, tags, prefixes and URLs; a guarded purge endpoint |
+//! | [`write_through`] | `write-through` | `PUT`/`PATCH` responses stored as the next `GET`'s answer; typed values written from responses |
 //! | [`metrics`] | `metrics` | per-route hit/stale/revalidated/miss/bypass counts and latency, through the `metrics` facade |
 //!
 //! The crate depends on `cache-core` only, never on a store: a layer talks to whatever tiers
@@ -32,6 +33,12 @@ pub mod invalidate;
 
 #[cfg(feature = "invalidate")]
 pub use invalidate::{Invalidate, InvalidationLayer, Purge};
+
+#[cfg(feature = "write-through")]
+pub mod write_through;
+
+#[cfg(feature = "write-through")]
+pub use write_through::{Write, WriteThroughLayer};
 
 #[cfg(feature = "metrics")]
 pub mod metrics;

@@ -65,7 +65,7 @@ mod action;
 mod future;
 mod layer;
 mod purge;
-mod rules;
+pub(crate) mod rules;
 mod service;
 
 pub use action::Invalidate;

@@ -833,7 +833,13 @@ where
                     super::key::same_origin(&target, value.as_bytes(), &config.default_scheme);
                 uris.extend(other.and_then(|p| config.key_of(&p)));
             }
+            // A representation the write-through layer just stored is the new state, not a
+            // stale one.
+            let written = response.extensions().get::<WrittenThrough>();
             for uri in uris {
+                if written.is_some_and(|w| w.0 == uri) {
+                    continue;
+                }
                 invalidate_uri(&ctx.cache, &uri).await;
             }
         }
@@ -866,4 +872,72 @@ pub(crate) fn uri_prefix(uri_prefix: &str) -> cache_core::KeyPrefix {
     cache_core::KeyPrefix::of::<ResponseKey>()
         .segment("GET")
         .partial(uri_prefix)
+}
+
+/// Marks a response whose representation was stored as the `GET` entry of this primary key by
+/// the write-through layer, so that the unsafe-method invalidation spares it.
+#[derive(Debug, Clone)]
+pub(crate) struct WrittenThrough(pub(crate) String);
+
+/// Stores `body` with the response `headers` as the fresh `GET` response of `uri` (RFC 9111
+/// section 4.4 allows a cache to store what an unsafe request's response says the new state
+/// is): fresh for what its headers say, else for `fallback` seconds.
+#[cfg(feature = "write-through")]
+pub(crate) async fn write_representation(
+    cache: &Cache,
+    uri: String,
+    response: &HeaderMap,
+    body: bytes::Bytes,
+    fallback: u64,
+) {
+    let config = Config::default();
+    let now = config.now();
+    let mut headers = stored_headers(response);
+    let tags = super::tags::take(&mut headers, false);
+    headers.remove(CONTENT_LOCATION);
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    if !headers.contains_key(DATE) {
+        headers.insert(DATE, http_date(now));
+    }
+    reserve_answer_fields(&mut headers);
+    let dirs = Directives::from_headers(&headers);
+    if dirs.no_store || dirs.private {
+        return;
+    }
+    let mut freshness = Freshness::of(
+        StatusCode::OK,
+        &headers,
+        &dirs,
+        false,
+        config.freshness_rules(),
+        now,
+    );
+    if freshness.lifetime == 0 && !dirs.no_cache && dirs.max_age.is_none() {
+        freshness.lifetime = fallback;
+    }
+    let Some(names) = vary::names(&headers) else {
+        return;
+    };
+    if !names.is_empty() {
+        // Which request headers a later GET would vary on is unknown here; store nothing
+        // rather than a variant for the wrong ones.
+        return;
+    }
+    let stored = Stored {
+        status: StatusCode::OK,
+        headers,
+        body,
+        response_time: now,
+        initial_age: 0,
+        freshness,
+        secondary: Vec::new(),
+        tags,
+    };
+    save(
+        &cache.clone(),
+        &config,
+        ResponseKey { head: false, uri },
+        Variants(vec![Arc::new(stored)]),
+    )
+    .await;
 }

@@ -65,7 +65,7 @@
 //! # });
 //! ```
 
-mod body;
+pub(crate) mod body;
 mod collapse;
 mod conditional;
 mod config;
@@ -84,10 +84,12 @@ mod tags;
 mod vary;
 
 pub use body::ResponseBody;
+#[cfg(feature = "write-through")]
+pub(crate) use flow::{WrittenThrough, write_representation};
 #[cfg(feature = "invalidate")]
 pub(crate) use flow::{invalidate_uri, uri_prefix};
 pub use future::ResponseFuture;
-#[cfg(feature = "invalidate")]
+#[cfg(any(feature = "invalidate", feature = "write-through"))]
 pub(crate) use key::effective_uri;
 pub use layer::ResponseCacheLayer;
 pub use service::ResponseCache;

@@ -1,0 +1,179 @@
+//! [`WriteThrough`]: forwards requests, then writes what a successful `PUT`/`PATCH` returned.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use cache_core::Cache;
+use http::header::CONTENT_LOCATION;
+use http::request::Parts;
+use http::{Method, Request, Response};
+use http_body::Body;
+use tower_service::Service;
+
+use super::layer::{Action, Settings};
+use super::write::Write;
+use crate::invalidate::Matched;
+use crate::invalidate::ResponseFuture;
+use crate::response_cache::body::{Buffered, buffer};
+use crate::response_cache::{ResponseBody, WrittenThrough, effective_uri, write_representation};
+
+/// The service of a [`WriteThroughLayer`](super::WriteThroughLayer).
+#[derive(Clone)]
+pub struct WriteThrough<S> {
+    inner: S,
+    cache: Cache,
+    settings: Arc<Settings>,
+}
+
+impl<S> WriteThrough<S> {
+    pub(crate) fn from_parts(inner: S, cache: Cache, settings: Arc<Settings>) -> Self {
+        Self {
+            inner,
+            cache,
+            settings,
+        }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for WriteThrough<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteThrough")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A copy of the request head, for rules that run once the response is in.
+fn head_of(parts: &Parts) -> Parts {
+    let mut copy = Request::new(());
+    *copy.method_mut() = parts.method.clone();
+    *copy.uri_mut() = parts.uri.clone();
+    *copy.headers_mut() = parts.headers.clone();
+    copy.into_parts().0
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for WriteThrough<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Body + Send + Unpin + 'static,
+    ResBody::Error: Send,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<ResBody, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        if req.method() != Method::PUT && req.method() != Method::PATCH {
+            return ResponseFuture::new(Box::pin(async move {
+                Ok(inner.call(req).await?.map(ResponseBody::stream))
+            }));
+        }
+        let (parts, body) = req.into_parts();
+        let head = head_of(&parts);
+        let req = Request::from_parts(parts, body);
+        let cache = self.cache.clone();
+        let settings = self.settings.clone();
+        ResponseFuture::new(Box::pin(async move {
+            let response = inner.call(req).await?;
+            Ok(write_through(&cache, &settings, &head, response).await)
+        }))
+    }
+}
+
+/// The response for the client, with what it carries written into the cache when the rules
+/// say so.
+async fn write_through<B: Body + Unpin>(
+    cache: &Cache,
+    settings: &Settings,
+    head: &Parts,
+    response: Response<B>,
+) -> Response<ResponseBody<B>> {
+    if !response.status().is_success() {
+        return response.map(ResponseBody::stream);
+    }
+    let path = head.uri.path();
+    let mut store_at: Option<String> = None;
+    let mut typed = Vec::new();
+    for rule in settings.rules.iter().filter(|r| r.method == head.method) {
+        let Some(params) = rule.template.matches(path) else {
+            continue;
+        };
+        let matched = Matched {
+            params,
+            parts: head,
+        };
+        match &rule.action {
+            Action::Map(to) => store_at = store_at.or_else(|| to(&matched)),
+            Action::Typed(write) => typed.push((write.clone(), matched.params)),
+        }
+    }
+    let target = effective_uri(head, &settings.scheme);
+    let origin = target.as_deref().and_then(|t| {
+        let after = t.find("://")? + 3;
+        Some(&t[..t[after..].find('/').map_or(t.len(), |i| after + i)])
+    });
+    let declared = response
+        .headers()
+        .get(CONTENT_LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|location| match (location.starts_with('/'), origin) {
+            (true, Some(origin)) => format!("{origin}{location}"),
+            _ => location.to_owned(),
+        });
+    let representation = match (store_at, origin) {
+        (Some(path), Some(origin)) => Some(format!("{origin}{path}")),
+        (Some(_), None) => None,
+        (None, _) => declared.filter(|d| Some(d) == target.as_ref()),
+    };
+    if representation.is_none() && typed.is_empty() {
+        return response.map(ResponseBody::stream);
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = match buffer(body, settings.max_body).await {
+        Buffered::Complete(bytes) => bytes,
+        Buffered::Partial(body) => return Response::from_parts(parts, body),
+    };
+    if let Some(uri) = representation.filter(|_| !bytes.is_empty()) {
+        write_representation(
+            cache,
+            uri.clone(),
+            &parts.headers,
+            bytes.clone(),
+            settings.fresh_for,
+        )
+        .await;
+        parts.extensions.insert(WrittenThrough(uri));
+    }
+    for (write, params) in typed {
+        let writes: Vec<Write> = write(
+            &Matched {
+                params,
+                parts: head,
+            },
+            &bytes,
+        );
+        for w in writes {
+            w.run(cache.clone()).await;
+        }
+    }
+    Response::from_parts(parts, ResponseBody::full(bytes))
+}
