@@ -6,6 +6,7 @@
 //! | [`response_cache`] | `response-cache` (default) | a shared HTTP cache following RFC 9111, 5861, 9211 and 9213 |
 //! | [`invalidate`] | `invalidate` | mutations invalidate typed keys, tags, prefixes and URLs; a guarded purge endpoint |
 //! | [`write_through`] | `write-through` | `PUT`/`PATCH` responses stored as the next `GET`'s answer; typed values written from responses |
+//! | [`rate_limit`] | `rate-limit` | per-client fixed-window limits shared through the far tier, `X-RateLimit-*`, `429` |
 //! | [`metrics`] | `metrics` | per-route hit/stale/revalidated/miss/bypass counts and latency, through the `metrics` facade |
 //!
 //! The crate depends on `cache-core` only, never on a store: a layer talks to whatever tiers
@@ -39,6 +40,12 @@ pub mod write_through;
 
 #[cfg(feature = "write-through")]
 pub use write_through::{Write, WriteThroughLayer};
+
+#[cfg(feature = "rate-limit")]
+pub mod rate_limit;
+
+#[cfg(feature = "rate-limit")]
+pub use rate_limit::RateLimitLayer;
 
 #[cfg(feature = "metrics")]
 pub mod metrics;

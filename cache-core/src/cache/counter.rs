@@ -24,7 +24,26 @@ impl Cache {
     where
         K: CacheKey<Value = i64>,
     {
-        let ttl = K::POLICY.time_to_live();
+        self.increment_within(key, by, K::POLICY.time_to_live())
+            .await
+    }
+
+    /// [`increment`](Self::increment) with the expiry of a counter this call creates given
+    /// here (`None`: none) instead of by the key type: for windows chosen at run time, such as
+    /// a rate limit's.
+    ///
+    /// # Errors
+    ///
+    /// As [`increment`](Self::increment).
+    pub async fn increment_within<K>(
+        &self,
+        key: &K,
+        by: i64,
+        ttl: Option<Duration>,
+    ) -> Result<i64, Error>
+    where
+        K: CacheKey<Value = i64>,
+    {
         if let Some(far) = &self.inner.far {
             let ns = self.inner.stats.namespace(K::NAMESPACE);
             let rendered = key.render();
