@@ -61,6 +61,7 @@ mod stats;
 pub mod store;
 #[cfg(feature = "test-util")]
 pub mod test_util;
+mod throttle;
 
 pub use cache::{Cache, CacheBuilder, Lease, Strict};
 pub use clock::{Clock, MockClock};
@@ -68,6 +69,7 @@ pub use codec::Codec;
 pub use error::{Error, ErrorKind};
 pub use key::{CacheKey, KeyLayout, KeyPrefix, KeyWriter, Policy};
 pub use stats::{CacheStats, Counts, NamespaceStats};
+pub use throttle::Throttle;
 
 /// `#[derive(CacheKey)]`: see the `cache-derive` crate for its options.
 #[cfg(feature = "derive")]

@@ -577,3 +577,53 @@ async fn tags_invalidate_in_process() {
     assert!(cache.get(&UserKey(3)).await.is_some());
     assert_eq!(cache.invalidate_tag("admins").await, 0);
 }
+
+#[tokio::test]
+async fn throttle_in_process_follows_the_gcra() {
+    #[derive(Clone, PartialEq, Eq, Hash)]
+    struct Bucket(u32);
+    impl CacheKey for Bucket {
+        type Value = i64;
+        type Codec = cache_core::codec::Text;
+        const NAMESPACE: &'static str = "bucket";
+        const POLICY: Policy = Policy::ttl(Duration::from_secs(60));
+        fn write_key(&self, key: &mut KeyWriter<'_>) {
+            key.segment(self.0);
+        }
+    }
+    let (cache, clock) = mocked(100);
+    let allowed = |t: cache_core::Throttle| t.allowed;
+    for _ in 0..2 {
+        assert!(allowed(
+            cache
+                .throttle(&Bucket(1), 1, Duration::from_secs(1), 2)
+                .await
+                .unwrap()
+        ));
+    }
+    let refused = cache
+        .throttle(&Bucket(1), 1, Duration::from_secs(1), 2)
+        .await
+        .unwrap();
+    assert!(!refused.allowed);
+    assert_eq!(refused.retry_after, Duration::from_secs(1));
+    assert!(allowed(
+        cache
+            .throttle(&Bucket(2), 1, Duration::from_secs(1), 2)
+            .await
+            .unwrap()
+    ));
+    clock.advance(Duration::from_secs(1));
+    assert!(allowed(
+        cache
+            .throttle(&Bucket(1), 1, Duration::from_secs(1), 2)
+            .await
+            .unwrap()
+    ));
+    assert!(!allowed(
+        cache
+            .throttle(&Bucket(1), 1, Duration::from_secs(1), 2)
+            .await
+            .unwrap()
+    ));
+}

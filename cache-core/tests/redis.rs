@@ -1006,3 +1006,36 @@ async fn another_instances_logout_reaches_this_one_within_the_near_ttl() {
         "but it lives at most the default near TTL of 5 s, not the session's 24 h"
     );
 }
+
+#[tokio::test]
+async fn throttle_shares_one_gcra_limit_between_instances() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let a = redis_cache(&url).await;
+    let b = redis_cache(&url).await;
+    let key = RateLimit(format!("gcra-{}", std::process::id()));
+    // 10 per second (100 ms apart), bursts of 3, across both instances.
+    let mut allowed = 0;
+    for cache in [&a, &b, &a, &b, &a] {
+        let t = cache
+            .throttle(&key, 10, Duration::from_secs(1), 3)
+            .await
+            .unwrap();
+        if t.allowed {
+            allowed += 1;
+        } else {
+            assert!(t.retry_after > Duration::ZERO && t.retry_after <= Duration::from_millis(100));
+            assert_eq!(t.remaining, 0);
+        }
+    }
+    assert_eq!(allowed, 3);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        b.throttle(&key, 10, Duration::from_secs(1), 3)
+            .await
+            .unwrap()
+            .allowed
+    );
+    // The key expires once the limit is fully restored: nothing is left behind.
+    let ttl = a.time_to_live(&key).await.unwrap().unwrap();
+    assert!(ttl <= Duration::from_millis(300), "{ttl:?}");
+}

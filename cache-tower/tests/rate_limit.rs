@@ -26,7 +26,11 @@ async fn redis_cache(url: &str) -> Cache {
 
 /// An instance of the service: `/offers` limited per `x-client` header, `/health` exempt.
 async fn instance(cache: Cache, scope: &str, limit: u64) -> SocketAddr {
-    let layer = RateLimitLayer::new(cache, limit, Duration::from_secs(60), |parts| {
+    serve(limiter(cache, scope, limit)).await
+}
+
+fn limiter(cache: Cache, scope: &str, limit: u64) -> RateLimitLayer {
+    RateLimitLayer::new(cache, limit, Duration::from_secs(60), |parts| {
         parts
             .headers
             .get("x-client")?
@@ -35,7 +39,10 @@ async fn instance(cache: Cache, scope: &str, limit: u64) -> SocketAddr {
             .map(str::to_owned)
     })
     .scope(scope)
-    .exempt("/health");
+    .exempt("/health")
+}
+
+async fn serve(layer: RateLimitLayer) -> SocketAddr {
     let app = Router::new()
         .route("/offers", routing::get(|| async { "offers" }))
         .route("/health", routing::get(|| async { "ok" }))
@@ -120,4 +127,21 @@ async fn a_dead_redis_lets_requests_through() {
         assert_eq!(status, StatusCode::OK, "fail open");
         assert!(!headers.contains_key("x-ratelimit-remaining"));
     }
+}
+
+#[tokio::test]
+async fn the_gcra_variant_allows_a_burst_then_the_sustained_rate() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let scope = scope();
+    // 60 per minute sustained (one a second), bursts of 2, shared by two instances.
+    let a = serve(limiter(redis_cache(&url).await, &scope, 60).gcra(2)).await;
+    let b = serve(limiter(redis_cache(&url).await, &scope, 60).gcra(2)).await;
+    let (first, headers) = get(a, "/offers", "k").await;
+    assert_eq!(first, StatusCode::OK);
+    assert_eq!(headers["x-ratelimit-remaining"], "1");
+    assert_eq!(get(b, "/offers", "k").await.0, StatusCode::OK);
+    let (refused, headers) = get(a, "/offers", "k").await;
+    assert_eq!(refused, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(headers["retry-after"], "1");
+    assert_eq!(get(b, "/offers", "other").await.0, StatusCode::OK);
 }

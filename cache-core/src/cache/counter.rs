@@ -66,6 +66,50 @@ impl Cache {
         Ok(next)
     }
 
+    /// One request against a GCRA limit under `key` (see [`Throttle`](crate::Throttle)): at most
+    /// `limit` requests per `period` sustained, `burst` of them at once. In the far tier when
+    /// there is one (a Lua script on Redis's clock, shared by every instance), else in process.
+    ///
+    /// # Errors
+    ///
+    /// As [`increment`](Self::increment).
+    pub async fn throttle<K>(
+        &self,
+        key: &K,
+        limit: u64,
+        period: Duration,
+        burst: u64,
+    ) -> Result<crate::Throttle, Error>
+    where
+        K: CacheKey<Value = i64>,
+    {
+        let interval = crate::throttle::interval_ms(limit, period);
+        if let Some(far) = &self.inner.far {
+            let ns = self.inner.stats.namespace(K::NAMESPACE);
+            let rendered = key.render();
+            let call = far
+                .store
+                .throttle(&rendered, Duration::from_millis(interval), burst);
+            return Ok(self.far_call(ns, "throttle", call).await?);
+        }
+        let _serial = self.inner.local.counters.lock().await;
+        let now = self.inner.clock.now_nanos() / 1_000_000;
+        let tat = match self.near(key) {
+            Near::Hit(entry, _) => entry.value.map(|v| u64::try_from(*v).unwrap_or(0)),
+            Near::Miss => None,
+        };
+        let (outcome, next) = crate::throttle::gcra(tat, now, interval, burst);
+        if let Some(next) = next {
+            let stored = Arc::new(i64::try_from(next).unwrap_or(i64::MAX));
+            self.store_near_ttl(
+                key.clone(),
+                Some(stored),
+                Some(Duration::from_millis(next - now)),
+            );
+        }
+        Ok(outcome)
+    }
+
     /// The current value of the counter under `key`, read from where
     /// [`increment`](Self::increment) keeps it; `None` when there is none.
     ///

@@ -109,6 +109,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         ttl: Option<Duration>,
     ) -> StoreFuture<'a, i64>;
 
+    /// One request against the GCRA limit under `key` (see [`Throttle`](crate::Throttle)):
+    /// requests `interval` apart at the sustained rate, `burst` at once; atomically, on the
+    /// store's own clock, so that every instance shares one limit.
+    fn throttle<'a>(
+        &'a self,
+        key: &'a str,
+        interval: Duration,
+        burst: u64,
+    ) -> StoreFuture<'a, crate::Throttle>;
+
     /// Takes the lease `key` for `token` if nobody holds it; returns whether it was taken.
     fn try_lock<'a>(
         &'a self,

@@ -20,6 +20,8 @@ pub(crate) struct Settings {
     pub(crate) client: ClientFn,
     pub(crate) exempt: Vec<String>,
     pub(crate) fail_open: bool,
+    /// `Some(burst)`: the GCRA instead of fixed windows.
+    pub(crate) gcra: Option<u64>,
 }
 
 /// Per-client request limits kept in the cache's far tier (Redis), so every instance of a
@@ -53,6 +55,7 @@ impl RateLimitLayer {
                 client: Arc::new(client),
                 exempt: Vec::new(),
                 fail_open: true,
+                gcra: None,
             }),
         }
     }
@@ -70,6 +73,17 @@ impl RateLimitLayer {
         Arc::make_mut(&mut self.settings)
             .exempt
             .push(path.to_owned());
+        self
+    }
+
+    /// Limits with the generic cell rate algorithm instead of fixed windows: `limit` per
+    /// `window` sustained, evenly spaced, with at most `burst` requests at once. No window
+    /// edge lets a client send twice the limit in a short time; one small value per client, set
+    /// by a Lua script on Redis's clock. `X-RateLimit-Reset` is then the time until the full
+    /// burst is available again.
+    #[must_use]
+    pub fn gcra(mut self, burst: u64) -> Self {
+        Arc::make_mut(&mut self.settings).gcra = Some(burst.max(1));
         self
     }
 

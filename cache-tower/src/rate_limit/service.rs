@@ -12,7 +12,7 @@ use http_body::Body;
 use tower_service::Service;
 
 use super::layer::Settings;
-use super::window::{Decision, WindowKey, decide, locate};
+use super::window::{BucketKey, Decision, WindowKey, decide, locate};
 use crate::invalidate::ResponseFuture;
 use crate::response_cache::ResponseBody;
 
@@ -109,23 +109,37 @@ where
         };
         let cache = self.cache.clone();
         ResponseFuture::new(Box::pin(async move {
-            let window_ms = u64::try_from(settings.window.as_millis()).unwrap_or(u64::MAX);
-            let (window, left_ms) = locate(now_ms(), window_ms);
-            let key = WindowKey {
-                scope: settings.scope.clone(),
-                client,
-                window,
-            };
-            // The counter expires with its window; the window's number in the key keeps a late
-            // increment from reviving an old count.
-            let ttl = std::time::Duration::from_millis(left_ms);
-            let decision = match cache.increment_within(&key, 1, Some(ttl)).await {
-                Ok(count) => Some(decide(count, settings.limit, left_ms)),
-                Err(e) => {
-                    tracing::debug!(error = %e, "rate limit counter unavailable");
-                    None
+            let decision = match settings.gcra {
+                Some(burst) => {
+                    let key = BucketKey {
+                        scope: settings.scope.clone(),
+                        client,
+                    };
+                    cache
+                        .throttle(&key, settings.limit, settings.window, burst)
+                        .await
+                        .map(|t| Decision::from_throttle(&t, settings.limit))
+                }
+                None => {
+                    let window_ms = u64::try_from(settings.window.as_millis()).unwrap_or(u64::MAX);
+                    let (window, left_ms) = locate(now_ms(), window_ms);
+                    let key = WindowKey {
+                        scope: settings.scope.clone(),
+                        client,
+                        window,
+                    };
+                    // The counter expires with its window; the window's number in the key
+                    // keeps a late increment from reviving an old count.
+                    let ttl = std::time::Duration::from_millis(left_ms);
+                    cache
+                        .increment_within(&key, 1, Some(ttl))
+                        .await
+                        .map(|count| decide(count, settings.limit, left_ms))
                 }
             };
+            let decision = decision
+                .inspect_err(|e| tracing::debug!(error = %e, "rate limit counter unavailable"))
+                .ok();
             let Some(decision) = decision else {
                 if settings.fail_open {
                     return Ok(inner.call(req).await?.map(ResponseBody::stream));
@@ -144,7 +158,7 @@ where
                 write_headers(response.headers_mut(), &decision);
                 response
                     .headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from(decision.reset));
+                    .insert(RETRY_AFTER, HeaderValue::from(decision.retry));
                 return Ok(response);
             }
             let mut response = inner.call(req).await?.map(ResponseBody::stream);

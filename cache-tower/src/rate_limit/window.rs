@@ -27,6 +27,27 @@ impl CacheKey for WindowKey {
     }
 }
 
+/// The GCRA state of one client: `rate_limit:v1:<scope>:<client>:gcra`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct BucketKey {
+    pub(crate) scope: String,
+    pub(crate) client: String,
+}
+
+impl CacheKey for BucketKey {
+    type Value = i64;
+    type Codec = Text;
+    const NAMESPACE: &'static str = "rate_limit";
+    // The store expires each bucket when its limit is fully restored; this is unused.
+    const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
+
+    fn write_key(&self, key: &mut KeyWriter<'_>) {
+        key.segment_str(&self.scope);
+        key.segment_str(&self.client);
+        key.segment_str("gcra");
+    }
+}
+
 /// Where `now_ms` (milliseconds since the epoch) falls for windows of `window_ms`: the
 /// window's number and the milliseconds left in it (at least 1).
 pub(crate) fn locate(now_ms: u64, window_ms: u64) -> (u64, u64) {
@@ -42,8 +63,24 @@ pub(crate) struct Decision {
     pub(crate) allowed: bool,
     pub(crate) limit: u64,
     pub(crate) remaining: u64,
-    /// Whole seconds until the window resets, rounded up.
+    /// Whole seconds until the window resets (or the bucket is full again), rounded up.
     pub(crate) reset: u64,
+    /// Whole seconds until a refused client may retry, rounded up.
+    pub(crate) retry: u64,
+}
+
+impl Decision {
+    /// The decision a GCRA outcome makes.
+    pub(crate) fn from_throttle(t: &cache_core::Throttle, limit: u64) -> Self {
+        let secs = |d: Duration| u64::try_from(d.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
+        Self {
+            allowed: t.allowed,
+            limit,
+            remaining: t.remaining,
+            reset: secs(t.reset_after),
+            retry: secs(t.retry_after).max(1),
+        }
+    }
 }
 
 /// Decides a request that brought its window's count to `count` of `limit`, `left_ms` before
@@ -55,6 +92,7 @@ pub(crate) fn decide(count: i64, limit: u64, left_ms: u64) -> Decision {
         limit,
         remaining: limit.saturating_sub(count),
         reset: left_ms.div_ceil(1000),
+        retry: left_ms.div_ceil(1000),
     }
 }
 

@@ -51,6 +51,7 @@ struct StoreInner {
     backend: Backend,
     options: RedisOptions,
     increment: redis::Script,
+    throttle: redis::Script,
     unlock: redis::Script,
     set_tagged: redis::Script,
     invalidate_tag: redis::Script,
@@ -214,6 +215,7 @@ impl RedisStore {
                 backend,
                 options,
                 increment: redis::Script::new(scripts::INCREMENT),
+                throttle: redis::Script::new(scripts::THROTTLE),
                 unlock: redis::Script::new(scripts::UNLOCK),
                 set_tagged: redis::Script::new(scripts::SET_TAGGED),
                 invalidate_tag: redis::Script::new(scripts::INVALIDATE_TAG),
@@ -554,6 +556,29 @@ impl Store for RedisStore {
             let mut invocation = self.inner.increment.key(key);
             invocation.arg(by).arg(ttl.map_or(0, millis));
             self.invoke(invocation).await
+        })
+    }
+
+    fn throttle<'a>(
+        &'a self,
+        key: &'a str,
+        interval: Duration,
+        burst: u64,
+    ) -> StoreFuture<'a, crate::Throttle> {
+        Box::pin(async move {
+            let interval = millis(interval).max(1);
+            let tolerance = interval.saturating_mul(burst.max(1) - 1);
+            let mut invocation = self.inner.throttle.key(key);
+            invocation.arg(interval).arg(tolerance);
+            let (allowed, remaining, retry, reset): (i64, i64, i64, i64) =
+                self.invoke(invocation).await?;
+            let ms = |v: i64| Duration::from_millis(u64::try_from(v).unwrap_or(0));
+            Ok(crate::Throttle::new(
+                allowed == 1,
+                u64::try_from(remaining).unwrap_or(0),
+                ms(retry),
+                ms(reset),
+            ))
         })
     }
 

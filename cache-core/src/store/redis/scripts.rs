@@ -59,3 +59,21 @@ end
 redis.call('UNLINK', KEYS[1])
 return removed
 ";
+
+/// One request against a GCRA limit (`crate::throttle`), on the server's clock. KEYS[1] the
+/// key holding the theoretical arrival time (ms); ARGV[1] interval (ms); ARGV[2] burst
+/// tolerance (ms). Returns {allowed, remaining, retry_after_ms, reset_after_ms}.
+pub(super) const THROTTLE: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil or tat < now then tat = now end
+if tat - now > tolerance then
+  return {0, 0, tat - now - tolerance, tat - now}
+end
+local nxt = tat + interval
+redis.call('SET', KEYS[1], nxt, 'PX', nxt - now)
+return {1, math.floor((tolerance - (nxt - now - interval)) / interval), 0, nxt - now}
+";
