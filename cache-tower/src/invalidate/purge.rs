@@ -12,6 +12,11 @@ type Authorize = Arc<dyn Fn(&Parts) -> bool + Send + Sync>;
 ///
 /// There is no constructor without an authorization check: a purge endpoint open to anyone
 /// would let any client empty the cache.
+///
+/// With axum, layers added by `Router::layer` see only requests some route (or the router's
+/// own fallback) handles; a `PURGE /` that no route matches reaches the layer when the layered
+/// router is nested as another router's `fallback_service` (see the `axum_shop` example), or
+/// when the layer wraps the whole router as a service.
 #[derive(Clone)]
 pub struct Purge {
     pub(crate) trigger: Trigger,
