@@ -1,5 +1,7 @@
 //! Shared fixtures of the benchmarks in `benches/` and the load runs in `src/bin/`.
 
+pub mod strategy;
+
 use std::future::Future;
 use std::time::{Duration, Instant};
 

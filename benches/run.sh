@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole benchmark suite, one command: criterion benches, then the load runs (HTTP, Redis,
+# strategies). Writes benches/strategies.md and benches/strategies.svg; prints the rest.
+# Takes about 12 minutes on the 2-core machines here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -z "${CARGO_TARGET_DIR:-}" ]; then
+  export CARGO_TARGET_DIR="${HOME:-/root}/.cache/typed-cache-target"
+fi
+cargo bench -p benches -- --warm-up-time 1 --measurement-time 3
+cargo build --release -p benches --bins
+"$CARGO_TARGET_DIR/release/http_load" 3 3 64
+"$CARGO_TARGET_DIR/release/redis_load" 9
+"$CARGO_TARGET_DIR/release/strategies" 3 3
