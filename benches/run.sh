@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 if [ -z "${CARGO_TARGET_DIR:-}" ]; then
   export CARGO_TARGET_DIR="${HOME:-/root}/.cache/typed-cache-target"
 fi
-cargo bench -p benches --benches -- --warm-up-time 1 --measurement-time 3
+cargo bench -p benches --bench near_hit --bench codecs --bench redis_get --bench http_hit --bench strategies -- --warm-up-time 1 --measurement-time 3
 cargo build --release -p benches --bins
 "$CARGO_TARGET_DIR/release/http_load" 3 3 64
 "$CARGO_TARGET_DIR/release/redis_load" 9
