@@ -21,7 +21,14 @@ async fn get(addr: SocketAddr, path: &str) -> String {
 
 #[tokio::test]
 async fn metrics_show_the_exact_counts_of_a_scripted_sequence() {
-    let (app, metrics) = examples::metrics_app::app(Cache::new(1000));
+    // On Redis (memory in front), as the shop would run; a private server per run.
+    let (url, _server) = cache_core::test_util::RedisServer::url_or_start().unwrap();
+    let store = cache_core::store::redis::RedisStore::connect(&url)
+        .await
+        .unwrap();
+    let cache = Cache::builder().far(store).build().unwrap();
+    let suffix = std::process::id();
+    let (app, metrics) = examples::metrics_app::app(cache);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -11,7 +11,7 @@ use http::Response;
 use pin_project_lite::pin_project;
 
 use super::layer::Shared;
-use super::outcome::Outcome;
+use super::outcome::{Outcome, store_error};
 
 pin_project! {
     /// The future of a [`Metrics`](super::Metrics) call.
@@ -47,7 +47,12 @@ where
         if let (Ok(response), Some(label)) = (&result, this.label.take()) {
             let status = response.headers().get("cache-status").map(|v| v.as_bytes());
             let outcome = Outcome::from_cache_status(status);
-            let route = this.shared.record(label, outcome);
+            let failed = store_error(status);
+            let route = this.shared.record(label, outcome, failed);
+            if failed {
+                metrics::counter!("http_cache_store_errors_total", "route" => route.clone())
+                    .increment(1);
+            }
             let labels = [("route", route), ("outcome", outcome.as_str().to_owned())];
             metrics::counter!("http_cache_requests_total", &labels).increment(1);
             metrics::histogram!("http_cache_request_duration_seconds", &labels)

@@ -31,8 +31,8 @@ impl Shared {
             .unwrap_or_else(|| "all".to_owned())
     }
 
-    /// Counts one outcome; returns the label it was counted under.
-    pub(crate) fn record(&self, label: String, outcome: Outcome) -> String {
+    /// Counts one outcome (and a failed store read); returns the label it was counted under.
+    pub(crate) fn record(&self, label: String, outcome: Outcome, store_error: bool) -> String {
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         let label = if counts.len() >= MAX_ROUTES && !counts.contains_key(&label) {
             "other".to_owned()
@@ -45,7 +45,7 @@ impl Shared {
                 route: label.clone(),
                 ..RouteCounts::default()
             })
-            .add(outcome);
+            .add(outcome, store_error);
         label
     }
 }
@@ -57,7 +57,8 @@ impl Shared {
 ///
 /// Emitted: `http_cache_requests_total{route, outcome}` (counter) and
 /// `http_cache_request_duration_seconds{route, outcome}` (histogram, until the response head),
-/// with `outcome` one of `hit`, `stale`, `revalidated`, `miss`, `bypass`.
+/// with `outcome` one of `hit`, `stale`, `revalidated`, `miss`, `bypass`; and
+/// `http_cache_store_errors_total{route}` when the cache could not read its store.
 #[derive(Clone)]
 pub struct MetricsLayer {
     shared: Arc<Shared>,

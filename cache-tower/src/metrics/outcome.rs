@@ -61,6 +61,14 @@ impl Outcome {
     }
 }
 
+/// Whether the last `Cache-Status` member reports a failed store (`detail=store-error`).
+pub(crate) fn store_error(value: Option<&[u8]>) -> bool {
+    value
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.rsplit(',').next())
+        .is_some_and(|member| member.split(';').any(|p| p.trim() == "detail=store-error"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +100,9 @@ mod tests {
         assert_eq!(of("edge; fwd=method; fwd-status=201"), Outcome::Bypass);
         assert_eq!(of("origin; hit, edge; fwd=uri-miss"), Outcome::Miss);
         assert_eq!(Outcome::from_cache_status(None), Outcome::Bypass);
+        assert!(store_error(Some(
+            b"edge; fwd=uri-miss; fwd-status=200; detail=store-error"
+        )));
+        assert!(!store_error(Some(b"edge; detail=store-error, edge2; hit")));
     }
 }

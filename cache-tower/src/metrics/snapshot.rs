@@ -18,10 +18,13 @@ pub struct RouteCounts {
     pub misses: u64,
     /// Requests that did not go through storage.
     pub bypassed: u64,
+    /// Requests whose storage read failed (answered by the origin; counted in `misses` too).
+    pub store_errors: u64,
 }
 
 impl RouteCounts {
-    pub(crate) fn add(&mut self, outcome: Outcome) {
+    pub(crate) fn add(&mut self, outcome: Outcome, store_error: bool) {
+        self.store_errors += u64::from(store_error);
         let slot = match outcome {
             Outcome::Hit => &mut self.hits,
             Outcome::Stale => &mut self.stale,
@@ -67,6 +70,7 @@ impl MetricsSnapshot {
             total.revalidated += r.revalidated;
             total.misses += r.misses;
             total.bypassed += r.bypassed;
+            total.store_errors += r.store_errors;
         }
         total
     }

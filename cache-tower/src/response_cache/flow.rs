@@ -150,7 +150,7 @@ where
         dirs,
         uri,
     };
-    let found = lookup(&ctx.cache, &meta, req.headers(), near).await;
+    let (found, store_failed) = lookup(&ctx.cache, &meta, req.headers(), near).await;
     match found {
         Some(Found {
             key,
@@ -169,26 +169,34 @@ where
                 return Ok(gateway_timeout(&config, &status));
             }
             meta.headers = req.headers().clone();
-            miss(ctx, req, meta, existing, fwd).await
+            miss(ctx, req, meta, existing, fwd, store_failed).await
         }
     }
 }
 
 /// The stored responses for the request's URI and the one its headers select. A `HEAD` is
 /// answered from a stored `GET` first, then from a stored `HEAD`.
+///
+/// Also says whether the store failed (read as a miss, and reported as
+/// `Cache-Status: ...; detail=store-error`).
 async fn lookup(
     cache: &Cache,
     meta: &Meta,
     request: &HeaderMap,
     mut near: Option<Arc<Variants>>,
-) -> Option<Found> {
+) -> (Option<Found>, bool) {
     let mut first = None;
+    let mut failed = false;
     let tries: &[bool] = if meta.head { &[false, true] } else { &[false] };
     for &head in tries {
         let key = meta.key(head);
         let found = match near.take().filter(|_| !head) {
             Some(variants) => Some(variants),
-            None => cache.get(&key).await,
+            // Fail open, but know it: the failure was counted and logged by the cache.
+            None => cache.strict().get(&key).await.unwrap_or_else(|_| {
+                failed = true;
+                None
+            }),
         };
         let Some(variants) = found else {
             continue;
@@ -200,14 +208,14 @@ async fn lookup(
             stored,
         };
         if found.stored.is_some() {
-            return Some(found);
+            return (Some(found), failed);
         }
         // Keep the entry of the request's own method for merging in a new variant.
         if head == meta.head || first.is_none() {
             first = Some(found);
         }
     }
-    first
+    (first, failed)
 }
 
 /// A stored response was selected: reuse it, or validate it first.
@@ -428,6 +436,7 @@ async fn miss<S, ReqBody, ResBody>(
     meta: Meta,
     existing: Option<Arc<Variants>>,
     fwd: Fwd,
+    store_failed: bool,
 ) -> Out<ResBody, S::Error>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Send + 'static,
@@ -438,7 +447,10 @@ where
     ResBody::Error: Send,
 {
     let config = ctx.config.clone();
-    let status = CacheStatus::forwarded(fwd);
+    let mut status = CacheStatus::forwarded(fwd);
+    if store_failed {
+        status.detail = Some("store-error");
+    }
     let key = meta.key(meta.head);
     let conditional = [
         IF_NONE_MATCH,
@@ -468,10 +480,13 @@ where
         }
         Join::Waiter(rx) => {
             landed(rx).await;
-            if let Some(Found {
-                stored: Some(stored),
-                ..
-            }) = lookup(&ctx.cache, &meta, &meta.headers, None).await
+            if let (
+                Some(Found {
+                    stored: Some(stored),
+                    ..
+                }),
+                _,
+            ) = lookup(&ctx.cache, &meta, &meta.headers, None).await
             {
                 let now = config.now();
                 let age = stored.age(now);
