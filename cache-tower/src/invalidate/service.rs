@@ -59,10 +59,7 @@ impl<S: std::fmt::Debug> std::fmt::Debug for Invalidation<S> {
 
 /// `scheme://authority` of a request, when it has one.
 fn origin_of(parts: &Parts, scheme: &str) -> Option<String> {
-    let uri = effective_uri(parts, scheme)?;
-    let after = uri.find("://")? + 3;
-    let end = uri[after..].find('/').map_or(uri.len(), |i| after + i);
-    Some(uri[..end].to_owned())
+    effective_uri(parts, scheme).map(|uri| crate::response_cache::origin_of(&uri).to_owned())
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Invalidation<S>

@@ -101,12 +101,13 @@ pub(crate) fn fast_hit<ReqBody, B: Body>(
     let Some(stored) = variants.select(req.headers()) else {
         return Err((req, Some(variants)));
     };
-    let age = stored.age(config.now());
+    let now = config.now();
+    let age = stored.age(now);
     if reuse(&stored.freshness, age, &dirs) != Reuse::Fresh {
         return Err((req, Some(variants)));
     }
     let head = req.method() == Method::HEAD;
-    let status = CacheStatus::hit(ttl_of(stored, config.now()));
+    let status = CacheStatus::hit(ttl_of(stored, now));
     Ok(serve(config, stored, age, head, req.headers(), status))
 }
 
@@ -236,9 +237,9 @@ where
     ResBody::Error: Send,
 {
     let config = ctx.config.clone();
-    let age = stored.age(config.now());
-    let ttl = i64::try_from(stored.freshness.lifetime).unwrap_or(i64::MAX)
-        - i64::try_from(age).unwrap_or(i64::MAX);
+    let now = config.now();
+    let age = stored.age(now);
+    let ttl = ttl_of(&stored, now);
     match reuse(&stored.freshness, age, &meta.dirs) {
         Reuse::Fresh => Ok(serve(
             &config,
@@ -828,12 +829,9 @@ where
     ResBody: Body,
 {
     let safe = matches!(*req.method(), Method::OPTIONS | Method::TRACE);
-    let target = (!safe).then(|| {
-        let mut copy = Request::new(());
-        *copy.uri_mut() = req.uri().clone();
-        *copy.headers_mut() = req.headers().clone();
-        copy.into_parts().0
-    });
+    let (parts, body) = req.into_parts();
+    let target = (!safe).then(|| super::key::head_copy(&parts));
+    let req = Request::from_parts(parts, body);
     let response = ctx.inner.call(req).await?;
     if let Some(target) = target {
         let code = response.status();

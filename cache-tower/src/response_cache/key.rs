@@ -78,8 +78,18 @@ pub(crate) fn same_origin(parts: &Parts, location: &[u8], default_scheme: &str) 
     Some(out)
 }
 
+/// A copy of a request's head (method, URI, headers), for decisions made once the body has
+/// gone to the origin.
+pub(crate) fn head_copy(parts: &Parts) -> Parts {
+    let mut copy = http::Request::new(());
+    *copy.method_mut() = parts.method.clone();
+    *copy.uri_mut() = parts.uri.clone();
+    *copy.headers_mut() = parts.headers.clone();
+    copy.into_parts().0
+}
+
 /// `scheme://authority` of an effective URI.
-fn origin_of(uri: &str) -> &str {
+pub(crate) fn origin_of(uri: &str) -> &str {
     let after = uri.find("://").map_or(0, |i| i + 3);
     let end = uri[after..].find('/').map_or(uri.len(), |i| after + i);
     &uri[..end]

@@ -89,7 +89,9 @@ pub(crate) use flow::{WrittenThrough, write_representation};
 #[cfg(feature = "invalidate")]
 pub(crate) use flow::{invalidate_uri, uri_prefix};
 pub use future::ResponseFuture;
+#[cfg(feature = "write-through")]
+pub(crate) use key::head_copy;
 #[cfg(any(feature = "invalidate", feature = "write-through"))]
-pub(crate) use key::effective_uri;
+pub(crate) use key::{effective_uri, origin_of};
 pub use layer::ResponseCacheLayer;
 pub use service::ResponseCache;

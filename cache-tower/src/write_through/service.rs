@@ -15,7 +15,9 @@ use super::write::Write;
 use crate::invalidate::Matched;
 use crate::invalidate::ResponseFuture;
 use crate::response_cache::body::{Buffered, buffer};
-use crate::response_cache::{ResponseBody, WrittenThrough, effective_uri, write_representation};
+use crate::response_cache::{
+    ResponseBody, WrittenThrough, effective_uri, head_copy, origin_of, write_representation,
+};
 
 /// The service of a [`WriteThroughLayer`](super::WriteThroughLayer).
 #[derive(Clone)]
@@ -53,15 +55,6 @@ impl<S: std::fmt::Debug> std::fmt::Debug for WriteThrough<S> {
     }
 }
 
-/// A copy of the request head, for rules that run once the response is in.
-fn head_of(parts: &Parts) -> Parts {
-    let mut copy = Request::new(());
-    *copy.method_mut() = parts.method.clone();
-    *copy.uri_mut() = parts.uri.clone();
-    *copy.headers_mut() = parts.headers.clone();
-    copy.into_parts().0
-}
-
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for WriteThrough<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -88,7 +81,7 @@ where
             }));
         }
         let (parts, body) = req.into_parts();
-        let head = head_of(&parts);
+        let head = head_copy(&parts);
         let req = Request::from_parts(parts, body);
         let cache = self.cache.clone();
         let settings = self.settings.clone();
@@ -127,10 +120,7 @@ async fn write_through<B: Body + Unpin>(
         }
     }
     let target = effective_uri(head, &settings.scheme);
-    let origin = target.as_deref().and_then(|t| {
-        let after = t.find("://")? + 3;
-        Some(&t[..t[after..].find('/').map_or(t.len(), |i| after + i)])
-    });
+    let origin = target.as_deref().map(origin_of);
     let declared = response
         .headers()
         .get(CONTENT_LOCATION)
