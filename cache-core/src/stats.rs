@@ -67,13 +67,14 @@ type Cells = [AtomicU64; COUNTERS];
 
 /// One thread's counters, by namespace (about 5 KiB).
 struct ThreadCounters {
-    namespaces: Box<[Cells]>,
+    /// Inline, so that a count follows no pointer past the thread's entry.
+    namespaces: [Cells; MAX_NAMESPACES],
 }
 
 impl ThreadCounters {
     fn new() -> Self {
         Self {
-            namespaces: (0..MAX_NAMESPACES).map(|_| Cells::default()).collect(),
+            namespaces: std::array::from_fn(|_| Cells::default()),
         }
     }
 }

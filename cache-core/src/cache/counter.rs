@@ -55,9 +55,9 @@ impl Cache {
         let now = self.inner.clock.now_nanos();
         let (current, remaining) = match self.near(key) {
             Near::Hit(entry, _) => {
-                let left = (entry.expires_at != u64::MAX)
-                    .then(|| Duration::from_nanos(entry.expires_at.saturating_sub(now)));
-                (entry.value.map_or(0, |v| *v), left)
+                let left = (entry.expires_at() != u64::MAX)
+                    .then(|| Duration::from_nanos(entry.expires_at().saturating_sub(now)));
+                (entry.into_value().map_or(0, |v| *v), left)
             }
             Near::Miss => (0, ttl),
         };
@@ -95,7 +95,7 @@ impl Cache {
         let _serial = self.inner.local.counters.lock().await;
         let now = self.inner.clock.now_nanos() / 1_000_000;
         let tat = match self.near(key) {
-            Near::Hit(entry, _) => entry.value.map(|v| u64::try_from(*v).unwrap_or(0)),
+            Near::Hit(entry, _) => entry.into_value().map(|v| u64::try_from(*v).unwrap_or(0)),
             Near::Miss => None,
         };
         let (outcome, next) = crate::throttle::gcra(tat, now, interval, burst);
@@ -127,7 +127,7 @@ impl Cache {
             return Ok(bytes.and_then(|b| std::str::from_utf8(&b).ok()?.parse().ok()));
         }
         Ok(match self.near(key) {
-            Near::Hit(entry, _) => entry.value.map(|v| *v),
+            Near::Hit(entry, _) => entry.into_value().map(|v| *v),
             Near::Miss => None,
         })
     }
@@ -148,8 +148,10 @@ impl Cache {
         }
         let now = self.inner.clock.now_nanos();
         Ok(match self.near(key) {
-            Near::Hit(entry, _) if entry.expires_at == u64::MAX => Some(Duration::MAX),
-            Near::Hit(entry, _) => Some(Duration::from_nanos(entry.expires_at.saturating_sub(now))),
+            Near::Hit(entry, _) if entry.expires_at() == u64::MAX => Some(Duration::MAX),
+            Near::Hit(entry, _) => {
+                Some(Duration::from_nanos(entry.expires_at().saturating_sub(now)))
+            }
             Near::Miss => None,
         })
     }

@@ -91,10 +91,7 @@ impl Cache {
         if let Some(value) = self.cached::<K, Found<K::Value>>(key) {
             return value;
         }
-        match self
-            .load(key, async { Ok::<_, Infallible>(Found(init.await)) })
-            .await
-        {
+        match Box::pin(self.load(key, async { Ok::<_, Infallible>(Found(init.await)) })).await {
             Ok(value) => value,
             Err(never) => match *never {},
         }
@@ -110,9 +107,7 @@ impl Cache {
         if let Some(value) = self.cached::<K, SharedFound<K::Value>>(key) {
             return value;
         }
-        match self
-            .load(key, async { Ok::<_, Infallible>(SharedFound(init.await)) })
-            .await
+        match Box::pin(self.load(key, async { Ok::<_, Infallible>(SharedFound(init.await)) })).await
         {
             Ok(value) => value,
             Err(never) => match *never {},
@@ -136,7 +131,7 @@ impl Cache {
         if let Some(value) = self.cached::<K, Found<K::Value>>(key) {
             return Ok(value);
         }
-        self.load(key, async { init.await.map(Found) }).await
+        Box::pin(self.load(key, async { init.await.map(Found) })).await
     }
 
     /// Like [`get_with`](Self::get_with) for a loader that may find nothing.
@@ -152,10 +147,7 @@ impl Cache {
         if let Some(value) = self.cached::<K, Maybe<K::Value>>(key) {
             return value;
         }
-        match self
-            .load(key, async { Ok::<_, Infallible>(Maybe(init.await)) })
-            .await
-        {
+        match Box::pin(self.load(key, async { Ok::<_, Infallible>(Maybe(init.await)) })).await {
             Ok(value) => value,
             Err(never) => match *never {},
         }
@@ -200,7 +192,7 @@ impl Cache {
         E: Send + Sync + 'static,
     {
         if let Near::Hit(entry, namespace) = self.near(key)
-            && let Some(value) = entry.value.clone()
+            && let Some(value) = entry.value().cloned()
         {
             self.inner.stats.incr(namespace, Counter::Hit);
             if entry.refresh_at() <= self.inner.clock.now_nanos() {
@@ -210,7 +202,7 @@ impl Cache {
         }
         // Not cached (or a remembered "not found"): load in the foreground. The hit above is
         // not repeated, since `load` looks the key up again first.
-        self.load(key, async { init.await.map(Found) }).await
+        Box::pin(self.load(key, async { init.await.map(Found) })).await
     }
 
     /// Starts one background reload of `key`, unless a load of it is already in flight.
@@ -260,7 +252,8 @@ impl Cache {
         });
     }
 
-    /// The heart of cache-aside: a hit, or a single-flight load.
+    /// The heart of cache-aside: a hit, or a single-flight load. Callers box it after their own
+    /// hit check, so that the future of a hit stays small.
     async fn load<K, L, F, E>(&self, key: &K, init: F) -> Result<L::Out, Arc<E>>
     where
         K: CacheKey,
@@ -420,7 +413,7 @@ impl Cache {
         let Near::Hit(entry, namespace) = self.near(key) else {
             return None;
         };
-        let out = L::from_shared(entry.value)?;
+        let out = L::from_shared(entry.into_value())?;
         self.inner.stats.incr(namespace, Counter::Hit);
         Some(out)
     }

@@ -63,7 +63,7 @@ use crate::error::Error;
 use crate::far::Far;
 use crate::flight::Flights;
 use crate::key::{CacheKey, KeyPrefix};
-use crate::near::{Extra, NearStore, TypedValue};
+use crate::near::{NearStore, TypedValue};
 use crate::stats::{CacheStats, Counter, NamespaceId, StatsTable};
 use crate::store::StoreError;
 
@@ -132,9 +132,14 @@ impl Cache {
     pub async fn get<K: CacheKey>(&self, key: &K) -> Option<Arc<K::Value>> {
         if let Near::Hit(entry, namespace) = self.near(key) {
             self.inner.stats.incr(namespace, Counter::Hit);
-            return entry.value;
+            return entry.into_value();
         }
-        self.get_far(key).await
+        if self.inner.far.is_none() {
+            self.record_miss::<K>();
+            return None;
+        }
+        // Boxed, so that the future of a hit stays small: a caller moves it at least once.
+        Box::pin(self.get_far(key)).await
     }
 
     /// The value under `key` if the in-process tier holds a live copy, without asking the far
@@ -146,7 +151,7 @@ impl Cache {
         match self.near(key) {
             Near::Hit(entry, namespace) => {
                 self.inner.stats.incr(namespace, Counter::Hit);
-                entry.value
+                entry.into_value()
             }
             Near::Miss => None,
         }
@@ -239,7 +244,7 @@ impl Cache {
             match self.near(key) {
                 Near::Hit(entry, ns) => {
                     self.inner.stats.incr(ns, Counter::Hit);
-                    out.push(entry.value);
+                    out.push(entry.into_value());
                 }
                 Near::Miss => {
                     out.push(None);
@@ -510,13 +515,12 @@ impl Cache {
     }
 
     /// Looks `key` up in the in-process tier, removing it if it has expired.
-    #[inline]
     fn near<K: CacheKey>(&self, key: &K) -> Near<K> {
         let Some((entry, namespace)) = self.inner.near.as_ref().and_then(|near| near.get(key))
         else {
             return Near::Miss;
         };
-        if self.inner.clock.now_nanos() < entry.expires_at {
+        if self.inner.clock.now_nanos() < entry.expires_at() {
             return Near::Hit(entry, namespace);
         }
         self.expire(key, &entry, namespace);
@@ -705,20 +709,13 @@ impl Cache {
         } else {
             u64::MAX
         };
-        let extra = (refresh_at != u64::MAX || tags.is_some()).then(|| {
-            Arc::new(Extra {
-                refresh_at,
-                tags: tags
-                    .map(|t| t.iter().cloned().collect())
-                    .unwrap_or_default(),
-            })
-        });
-        let entry = TypedValue {
-            expires_at: deadline(ttl),
+        let entry = TypedValue::new(
             value,
-            weight: bound.weight_of(bytes),
-            extra,
-        };
+            deadline(ttl),
+            bound.weight_of(bytes),
+            refresh_at,
+            tags.as_deref(),
+        );
         near.insert(key, entry);
     }
 }

@@ -58,7 +58,7 @@ impl Strict<'_> {
     pub async fn get<K: CacheKey>(&self, key: &K) -> Result<Option<Arc<K::Value>>, Error> {
         if let super::Near::Hit(entry, namespace) = self.cache.near(key) {
             self.cache.inner.stats.incr(namespace, Counter::Hit);
-            return Ok(entry.value);
+            return Ok(entry.into_value());
         }
         Ok(self.cache.try_get_far(key).await?)
     }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 pub(crate) use table::MAX_KEY_TYPES;
 use table::TypeTable;
 use typed::TypedStore;
-pub(crate) use typed::{Extra, TypedValue};
+pub(crate) use typed::TypedValue;
 
 use crate::key::{CacheKey, KeyPrefix};
 use crate::stats::{NamespaceId, StatsTable};

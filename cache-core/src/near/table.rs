@@ -20,7 +20,7 @@ struct Slot {
 }
 
 pub(crate) struct TypeTable {
-    slots: Box<[OnceLock<Slot>]>,
+    slots: Box<[OnceLock<Slot>; MAX_KEY_TYPES]>,
     /// Every store, in registration order; writers only.
     stores: Mutex<Vec<Arc<dyn ErasedStore>>>,
 }
@@ -57,7 +57,7 @@ impl Hasher for Capture {
 impl TypeTable {
     pub(crate) fn new() -> Self {
         Self {
-            slots: (0..MAX_KEY_TYPES).map(|_| OnceLock::new()).collect(),
+            slots: Box::new(std::array::from_fn(|_| OnceLock::new())),
             stores: Mutex::default(),
         }
     }

@@ -1,8 +1,8 @@
 //! [`TypedStore`]: the entries of one key type, in a concurrent map keyed by the typed key.
 //!
-//! Keys and deadlines sit inline in the map's slots, so a hit reads the slot and the value's
-//! reference count and nothing else: no string is built, no box is followed, nothing is
-//! decoded.
+//! Keys and deadlines sit inline in the map's slots (16 bytes besides the key), so a hit reads
+//! the slot and the value's reference count and nothing else: no string is built, no box is
+//! followed, nothing is decoded.
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -15,56 +15,163 @@ use crate::stats::{Counter, NamespaceId, StatsTable};
 
 /// A stored value: the decoded value (or a remembered "not found") and its deadline.
 ///
-/// Every hit clones it, so it is kept to 32 bytes and one reference-count increment; what
-/// only some entries have (a refresh deadline, tags) sits behind [`Extra`].
-pub(crate) struct TypedValue<V> {
-    /// `None` is a remembered "not found" (negative caching).
-    pub(crate) value: Option<Arc<V>>,
-    /// Clock nanos at which the entry expires; `u64::MAX` for never.
-    pub(crate) expires_at: u64,
-    pub(crate) weight: u32,
-    pub(crate) extra: Option<Arc<Extra>>,
+/// Every hit clones it out of the map, and the size of the map's slots is what a hit's cache
+/// misses scale with, so it is kept to 16 bytes: nearly every entry is [`Plain`](Self::Plain),
+/// a value and a [`Stamp`]; what only some entries have sits behind one more pointer.
+pub(crate) enum TypedValue<V> {
+    /// A value with a deadline and a weight that fit a [`Stamp`].
+    Plain { value: Arc<V>, stamp: Stamp },
+    /// Anything else: a remembered "not found", a large weight, refresh-ahead, tags.
+    Full(Arc<Full<V>>),
 }
 
-/// What refresh-ahead and tagged entries carry besides their value.
-#[derive(Debug, Default)]
-pub(crate) struct Extra {
+/// What an entry that is not [`TypedValue::Plain`] carries.
+pub(crate) struct Full<V> {
+    /// `None` is a remembered "not found" (negative caching).
+    value: Option<Arc<V>>,
+    /// Clock nanos at which the entry expires; `u64::MAX` for never.
+    expires_at: u64,
+    weight: u32,
     /// Clock nanos after which a hit reloads the entry in the background; `u64::MAX` for never.
-    pub(crate) refresh_at: u64,
+    refresh_at: u64,
     /// The tags the entry was written with, for `invalidate_tag`.
-    pub(crate) tags: Box<[String]>,
+    tags: Box<[String]>,
+}
+
+/// A deadline in whole milliseconds (rounded up) and a weight, in one word: the deadline in
+/// the high 42 bits (139 years of clock; all ones for never), the weight in the low 22.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp(u64);
+
+impl Stamp {
+    const WEIGHT_BITS: u32 = 22;
+    const MAX_WEIGHT: u32 = (1 << Self::WEIGHT_BITS) - 1;
+    const NEVER: u64 = u64::MAX >> Self::WEIGHT_BITS;
+    const NANOS_PER_MILLI: u64 = 1_000_000;
+
+    /// The stamp of a deadline in clock nanos (`u64::MAX` for never) and a weight, if both fit.
+    fn new(expires_at: u64, weight: u32) -> Option<Self> {
+        if weight > Self::MAX_WEIGHT {
+            return None;
+        }
+        let millis = if expires_at == u64::MAX {
+            Self::NEVER
+        } else {
+            expires_at.div_ceil(Self::NANOS_PER_MILLI)
+        };
+        (millis <= Self::NEVER).then_some(Self(millis << Self::WEIGHT_BITS | u64::from(weight)))
+    }
+
+    /// The deadline in clock nanos; `u64::MAX` for never.
+    #[inline]
+    fn expires_at(self) -> u64 {
+        match self.0 >> Self::WEIGHT_BITS {
+            Self::NEVER => u64::MAX,
+            millis => millis * Self::NANOS_PER_MILLI,
+        }
+    }
+
+    fn weight(self) -> u32 {
+        (self.0 & u64::from(Self::MAX_WEIGHT)) as u32
+    }
 }
 
 impl<V> Clone for TypedValue<V> {
     #[inline]
     fn clone(&self) -> Self {
-        Self {
-            value: self.value.clone(),
-            expires_at: self.expires_at,
-            weight: self.weight,
-            extra: self.extra.clone(),
+        match self {
+            Self::Plain { value, stamp } => Self::Plain {
+                value: value.clone(),
+                stamp: *stamp,
+            },
+            Self::Full(full) => Self::Full(full.clone()),
         }
     }
 }
 
 impl<V> TypedValue<V> {
+    /// An entry expiring at `expires_at` (clock nanos, `u64::MAX` for never), reloaded in the
+    /// background after `refresh_at` (likewise).
+    pub(crate) fn new(
+        value: Option<Arc<V>>,
+        expires_at: u64,
+        weight: u32,
+        refresh_at: u64,
+        tags: Option<&[String]>,
+    ) -> Self {
+        let plain = refresh_at == u64::MAX && tags.is_none_or(<[String]>::is_empty);
+        match (
+            value,
+            plain.then(|| Stamp::new(expires_at, weight)).flatten(),
+        ) {
+            (Some(value), Some(stamp)) => Self::Plain { value, stamp },
+            (value, _) => Self::Full(Arc::new(Full {
+                value,
+                expires_at,
+                weight,
+                refresh_at,
+                tags: tags.map(Box::from).unwrap_or_default(),
+            })),
+        }
+    }
+
+    /// The value; `None` for a remembered "not found".
+    #[inline]
+    pub(crate) fn into_value(self) -> Option<Arc<V>> {
+        match self {
+            Self::Plain { value, .. } => Some(value),
+            Self::Full(full) => full.value.clone(),
+        }
+    }
+
+    /// The value; `None` for a remembered "not found".
+    pub(crate) fn value(&self) -> Option<&Arc<V>> {
+        match self {
+            Self::Plain { value, .. } => Some(value),
+            Self::Full(full) => full.value.as_ref(),
+        }
+    }
+
+    /// Clock nanos at which the entry expires; `u64::MAX` for never.
+    #[inline]
+    pub(crate) fn expires_at(&self) -> u64 {
+        match self {
+            Self::Plain { stamp, .. } => stamp.expires_at(),
+            Self::Full(full) => full.expires_at,
+        }
+    }
+
     /// Clock nanos after which a hit reloads the entry; `u64::MAX` for never.
     pub(crate) fn refresh_at(&self) -> u64 {
-        self.extra
-            .as_ref()
-            .map_or(u64::MAX, |extra| extra.refresh_at)
+        match self {
+            Self::Plain { .. } => u64::MAX,
+            Self::Full(full) => full.refresh_at,
+        }
     }
-}
 
-impl<V> TypedValue<V> {
+    fn weight(&self) -> u32 {
+        match self {
+            Self::Plain { stamp, .. } => stamp.weight(),
+            Self::Full(full) => full.weight,
+        }
+    }
+
+    fn tags(&self) -> &[String] {
+        match self {
+            Self::Plain { .. } => &[],
+            Self::Full(full) => &full.tags,
+        }
+    }
+
     /// Whether both are the same write (for removing exactly the entry that was read).
     fn same_write(&self, other: &Self) -> bool {
-        self.expires_at == other.expires_at
-            && match (&self.value, &other.value) {
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                (None, None) => true,
-                _ => false,
+        match (self, other) {
+            (Self::Plain { value: a, stamp: s }, Self::Plain { value: b, stamp: t }) => {
+                s == t && Arc::ptr_eq(a, b)
             }
+            (Self::Full(a), Self::Full(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
     }
 }
 
@@ -73,7 +180,7 @@ struct EntryWeighter;
 
 impl<K, V> Weighter<K, TypedValue<V>> for EntryWeighter {
     fn weight(&self, _: &K, value: &TypedValue<V>) -> u64 {
-        u64::from(value.weight.max(1))
+        u64::from(value.weight().max(1))
     }
 }
 
@@ -187,7 +294,7 @@ impl<K: CacheKey> ErasedStore for TypedStore<K> {
         out.extend(
             self.map
                 .iter()
-                .filter(|(_, value)| value.expires_at > now)
+                .filter(|(_, value)| value.expires_at() > now)
                 .map(|(key, _)| key.render())
                 .filter(|text| prefix.matches(text)),
         );
@@ -196,10 +303,7 @@ impl<K: CacheKey> ErasedStore for TypedStore<K> {
     fn remove_tagged(&self, tag: &str, stats: &StatsTable) -> u64 {
         let removed = Cell::new(0u64);
         self.map.retain(|_, value| {
-            let hit = value
-                .extra
-                .as_ref()
-                .is_some_and(|extra| extra.tags.iter().any(|t| t == tag));
+            let hit = value.tags().iter().any(|t| t == tag);
             if hit {
                 removed.set(removed.get() + 1);
             }
@@ -228,5 +332,69 @@ impl<K: CacheKey> ErasedStore for TypedStore<K> {
 
     fn clear(&self) {
         self.map.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_value_stays_two_words() {
+        assert_eq!(std::mem::size_of::<TypedValue<String>>(), 16);
+    }
+
+    #[test]
+    fn a_plain_entry_keeps_its_deadline_rounded_up_to_the_millisecond_and_its_weight() {
+        let v = TypedValue::new(Some(Arc::new(1u8)), 2_500_000_001, 300, u64::MAX, None);
+        assert!(matches!(v, TypedValue::Plain { .. }));
+        assert_eq!(v.expires_at(), 2_501_000_000);
+        assert_eq!(v.weight(), 300);
+        assert_eq!(v.refresh_at(), u64::MAX);
+        assert!(v.tags().is_empty());
+        let whole = TypedValue::new(Some(Arc::new(1u8)), 7_000_000, 1, u64::MAX, None);
+        assert_eq!(
+            whole.expires_at(),
+            7_000_000,
+            "whole milliseconds are exact"
+        );
+        let never = TypedValue::new(Some(Arc::new(1u8)), u64::MAX, 1, u64::MAX, None);
+        assert_eq!(never.expires_at(), u64::MAX);
+        assert_eq!(never.weight(), 1);
+    }
+
+    #[test]
+    fn what_a_stamp_cannot_hold_goes_to_a_full_entry_unchanged() {
+        let heavy = TypedValue::new(
+            Some(Arc::new(1u8)),
+            5,
+            Stamp::MAX_WEIGHT + 1,
+            u64::MAX,
+            None,
+        );
+        assert!(matches!(heavy, TypedValue::Full(_)));
+        assert_eq!(
+            (heavy.expires_at(), heavy.weight()),
+            (5, Stamp::MAX_WEIGHT + 1)
+        );
+        let far = TypedValue::new(Some(Arc::new(1u8)), u64::MAX - 1, 1, u64::MAX, None);
+        assert_eq!(far.expires_at(), u64::MAX - 1);
+        let negative = TypedValue::<u8>::new(None, 9, 1, u64::MAX, None);
+        assert!(negative.value().is_none());
+        let tags = ["a".to_owned()];
+        let tagged = TypedValue::new(Some(Arc::new(1u8)), 9, 1, 4, Some(&tags));
+        assert_eq!((tagged.refresh_at(), tagged.tags()), (4, &tags[..]));
+        assert_eq!(tagged.into_value().as_deref(), Some(&1));
+    }
+
+    #[test]
+    fn only_the_same_write_is_the_same() {
+        let value = Arc::new(1u8);
+        let a = TypedValue::new(Some(value.clone()), 1_000_000, 1, u64::MAX, None);
+        assert!(a.same_write(&a.clone()));
+        let later = TypedValue::new(Some(value), 2_000_000, 1, u64::MAX, None);
+        assert!(!a.same_write(&later));
+        let other = TypedValue::new(Some(Arc::new(1u8)), 1_000_000, 1, u64::MAX, None);
+        assert!(!a.same_write(&other));
     }
 }
