@@ -1039,3 +1039,56 @@ async fn throttle_shares_one_gcra_limit_between_instances() {
     let ttl = a.time_to_live(&key).await.unwrap().unwrap();
     assert!(ttl <= Duration::from_millis(300), "{ttl:?}");
 }
+
+#[tokio::test]
+async fn a_tag_removes_hash_shaped_entries_in_every_instance() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let a = redis_cache(&url).await;
+    let media = |m: &str| MediaKey {
+        network: "polkadot".into(),
+        account: ACCOUNT.into(),
+        media: m.into(),
+    };
+    let state = MediaState {
+        name: "patchwinner".into(),
+        status: "Pending".into(),
+        token: "Q8KGYC7P".into(),
+        attempts: 0,
+        verified: false,
+    };
+    a.insert_tagged(media("discord"), state.clone(), &["account:5Grw"])
+        .await;
+    a.insert_tagged(media("twitter"), state.clone(), &["account:5Grw"])
+        .await;
+    a.insert(media("matrix"), state.clone()).await;
+
+    let mut conn = raw(&url).await;
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(format!("polkadot:{ACCOUNT}:discord"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        ttl > 0 && ttl <= 3_600_000,
+        "a tagged hash keeps its TTL: {ttl}"
+    );
+    let status: String = redis::cmd("HGET")
+        .arg(format!("polkadot:{ACCOUNT}:discord"))
+        .arg("status")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(status, "Pending", "still one field per struct field");
+
+    let b = redis_cache(&url).await;
+    assert_eq!(b.invalidate_tag("account:5Grw").await, 2);
+    assert!(b.get(&media("discord")).await.is_none());
+    assert!(b.get(&media("twitter")).await.is_none());
+    assert_eq!(b.get(&media("matrix")).await.as_deref(), Some(&state));
+    let index: i64 = redis::cmd("EXISTS")
+        .arg("cache-core:tag:account%3A5Grw")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(index, 0, "the tag's index went with its keys");
+}

@@ -634,15 +634,13 @@ impl Cache {
         let ns = self.inner.stats.namespace(K::NAMESPACE);
         let rendered = key.render();
         if <K::Codec as Codec<K::Value>>::HASH {
-            if !tags.is_empty() {
-                tracing::warn!(
-                    namespace = K::NAMESPACE,
-                    "tags on hash-shaped values apply in process only; the far tier keeps the hash untagged"
-                );
-            }
             let fields = <K::Codec as Codec<K::Value>>::encode_fields(value)?;
-            self.far_call(ns, "HSET", far.store.set_hash(&rendered, &fields, ttl))
-                .await?;
+            self.far_call(
+                ns,
+                "HSET",
+                far.store.set_hash(&rendered, &fields, ttl, tags),
+            )
+            .await?;
         } else {
             let bytes = <K::Codec as Codec<K::Value>>::encode(value)?;
             if tags.is_empty() {

@@ -79,12 +79,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// many keys were removed.
     fn invalidate_tag<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, u64>;
 
-    /// Replaces whatever is under `key` with a hash of `fields`, living `ttl`, atomically.
+    /// Replaces whatever is under `key` with a hash of `fields`, living `ttl`, recorded under
+    /// `tags` as [`set_tagged`](Self::set_tagged) does, atomically.
     fn set_hash<'a>(
         &'a self,
         key: &'a str,
         fields: &'a [(String, String)],
         ttl: Option<Duration>,
+        tags: &'a [String],
     ) -> StoreFuture<'a, ()>;
 
     /// The fields of the hash under `key`; `None` when there is none.

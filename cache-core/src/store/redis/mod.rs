@@ -54,6 +54,7 @@ struct StoreInner {
     throttle: redis::Script,
     unlock: redis::Script,
     set_tagged: redis::Script,
+    set_hash_tagged: redis::Script,
     invalidate_tag: redis::Script,
     /// The URL with the password hidden, for messages.
     display_url: String,
@@ -218,6 +219,7 @@ impl RedisStore {
                 throttle: redis::Script::new(scripts::THROTTLE),
                 unlock: redis::Script::new(scripts::UNLOCK),
                 set_tagged: redis::Script::new(scripts::SET_TAGGED),
+                set_hash_tagged: redis::Script::new(scripts::SET_HASH_TAGGED),
                 invalidate_tag: redis::Script::new(scripts::INVALIDATE_TAG),
                 display_url,
             }),
@@ -500,8 +502,21 @@ impl Store for RedisStore {
         key: &'a str,
         fields: &'a [(String, String)],
         ttl: Option<Duration>,
+        tags: &'a [String],
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
+            if !tags.is_empty() {
+                let mut invocation = self.inner.set_hash_tagged.key(key);
+                for tag in tags {
+                    invocation.key(tag_index(tag));
+                }
+                invocation.arg(ttl.map_or(0, millis));
+                for (field, value) in fields {
+                    invocation.arg(field).arg(value);
+                }
+                let _: i64 = self.invoke(invocation).await?;
+                return Ok(());
+            }
             let mut pipe = redis::pipe();
             pipe.atomic().cmd("DEL").arg(key).ignore();
             if !fields.is_empty() {

@@ -21,17 +21,13 @@ end
 return 0
 ";
 
-/// `SET` with a TTL, recorded in each tag's index: a sorted set of keys scored by their expiry
-/// (Unix milliseconds, `+inf` for none). Expired members are pruned on every write, and the
-/// index itself expires with its last member, so an index never outgrows its live keys.
-/// KEYS[1] key, KEYS[2..] tag indexes; ARGV[1] value; ARGV[2] TTL in milliseconds, 0 for none.
-pub(super) const SET_TAGGED: &str = r"
-local ttl = tonumber(ARGV[2])
-if ttl > 0 then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-else
-  redis.call('SET', KEYS[1], ARGV[1])
-end
+/// The Lua that records KEYS[1], written with TTL `ttl` (milliseconds, 0 for none), in the
+/// tag indexes KEYS[2..]: a sorted set of keys scored by their expiry (Unix milliseconds,
+/// `+inf` for none). Expired members are pruned on every write, and the index itself expires
+/// with its last member, so an index never outgrows its live keys.
+macro_rules! index_tags {
+    () => {
+        r"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 for i = 2, #KEYS do
@@ -47,7 +43,38 @@ for i = 2, #KEYS do
   end
 end
 return 1
-";
+"
+    };
+}
+
+/// `SET` with a TTL, recorded in each tag's index (see `index_tags!`). KEYS[1] key, KEYS[2..]
+/// tag indexes; ARGV[1] value; ARGV[2] TTL in milliseconds, 0 for none.
+pub(super) const SET_TAGGED: &str = concat!(
+    r"
+local ttl = tonumber(ARGV[2])
+if ttl > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+",
+    index_tags!()
+);
+
+/// A hash replacing whatever is under the key, with a TTL, recorded in each tag's index (see
+/// `index_tags!`). KEYS[1] key, KEYS[2..] tag indexes; ARGV[1] TTL in milliseconds, 0 for
+/// none; ARGV[2..] field, value, field, value...
+pub(super) const SET_HASH_TAGGED: &str = concat!(
+    r"
+local ttl = tonumber(ARGV[1])
+redis.call('DEL', KEYS[1])
+if #ARGV > 1 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+end
+",
+    index_tags!()
+);
 
 /// Removes every key of a tag and the tag's index, in one atomic step. KEYS[1] tag index.
 pub(super) const INVALIDATE_TAG: &str = r"
