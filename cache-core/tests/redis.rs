@@ -923,6 +923,20 @@ async fn tls_urls_with_auth_are_served_and_verified() {
         *cache.get(&SessionKey("over-tls".into())).await.unwrap(),
         session(3)
     );
+    // A pool's connections get the same certificate.
+    let pooled = RedisStore::connect_with(
+        &server.url(),
+        RedisOptions::default()
+            .tls_root_certificate(server.tls_ca_pem().unwrap())
+            .mode(ConnectionMode::pooled(2)),
+    )
+    .await
+    .unwrap();
+    let cache = Cache::builder().far(pooled).near(false).build().unwrap();
+    assert_eq!(
+        *cache.get(&SessionKey("over-tls".into())).await.unwrap(),
+        session(3)
+    );
 
     // Without the private CA, the certificate is refused: nothing is sent in the clear.
     let untrusted =
@@ -1091,4 +1105,48 @@ async fn a_tag_removes_hash_shaped_entries_in_every_instance() {
         .await
         .unwrap();
     assert_eq!(index, 0, "the tag's index went with its keys");
+}
+
+/// The kernel's timer states of the established TCP connections to loopback `port`, from
+/// `/proc/net/tcp` (`2` is a pending keepalive timer).
+#[cfg(target_os = "linux")]
+fn timers_of_connections_to(port: u16) -> Vec<String> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let remote = format!("0100007F:{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // sl, local, remote, state, tx:rx queues, timer:when, ...
+            (fields.get(2) == Some(&remote.as_str()) && fields.get(3) == Some(&"01"))
+                .then(|| fields[5].split(':').next().unwrap_or("").to_owned())
+        })
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_connection_sends_tcp_keepalives_unless_turned_off() {
+    let server = RedisServer::builder().start().unwrap();
+    let with = RedisStore::connect_with(
+        &server.url(),
+        RedisOptions::default().keepalive(Some(Duration::from_secs(30))),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        timers_of_connections_to(server.port()),
+        ["02"],
+        "one connection, its keepalive timer armed"
+    );
+    drop(with);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let other = RedisServer::builder().start().unwrap();
+    let without = RedisStore::connect_with(&other.url(), RedisOptions::default().keepalive(None))
+        .await
+        .unwrap();
+    assert_eq!(timers_of_connections_to(other.port()), ["00"]);
+    drop(without);
 }

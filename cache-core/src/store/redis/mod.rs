@@ -31,7 +31,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bb8_redis::RedisConnectionManager;
 pub use options::{ConnectionMode, RedisOptions};
 use redis::aio::{
     ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
@@ -63,13 +62,35 @@ struct StoreInner {
 #[derive(Clone)]
 enum Backend {
     Shared(ConnectionManager),
-    Pooled(bb8::Pool<RedisConnectionManager>),
+    Pooled(bb8::Pool<ClientManager>),
 }
 
 /// One connection for one command: the shared one, or one checked out of the pool.
 enum Conn {
     Shared(ConnectionManager),
-    Pooled(bb8::PooledConnection<'static, RedisConnectionManager>),
+    Pooled(bb8::PooledConnection<'static, ClientManager>),
+}
+
+/// Makes the pool's connections from the same [`redis::Client`] as the shared connection, so
+/// that a pool gets the URL's TLS settings, a custom root certificate and the TCP keepalive
+/// alike. (bb8-redis's manager can only be built from a URL, which drops the certificate.)
+struct ClientManager(redis::Client);
+
+impl bb8::ManageConnection for ClientManager {
+    type Connection = MultiplexedConnection;
+    type Error = RedisError;
+
+    async fn connect(&self) -> Result<Self::Connection, Self::Error> {
+        self.0.get_multiplexed_async_connection().await
+    }
+
+    async fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {
+        redis::cmd("PING").query_async(conn).await
+    }
+
+    fn has_broken(&self, _: &mut Self::Connection) -> bool {
+        false
+    }
 }
 
 impl ConnectionLike for Conn {
@@ -188,13 +209,8 @@ impl RedisStore {
                         .map(Backend::Shared)
                         .map_err(store_error)
                 }
-                Some(_) if options.tls_root_certificate.is_some() => Err(StoreError::new(
-                    StoreErrorKind::Config,
-                    "a custom TLS root certificate works with the multiplexed mode only",
-                )),
                 Some(size) => {
-                    let info = Self::connection_info(url, &options).map_err(store_error)?;
-                    let manager = RedisConnectionManager::new(info).map_err(store_error)?;
+                    let manager = ClientManager(client);
                     let pool = bb8::Pool::builder()
                         .max_size(size.max(1))
                         .connection_timeout(options.connect_timeout)
