@@ -73,6 +73,11 @@ impl Policy {
     }
 
     /// Remembers a loader's "not found" for `ttl`.
+    ///
+    /// The answer is remembered by the in-process tier only: Redis holds values, never a
+    /// marker that another service reading the same key (seed 000's Python, say) would take
+    /// for one. Each instance of a fleet thus asks its origin at most once per `ttl` for a key
+    /// that does not exist.
     #[must_use]
     pub const fn negative_ttl(mut self, ttl: Duration) -> Self {
         self.negative_ttl = Some(ttl);
