@@ -74,14 +74,19 @@ enum Conn {
 /// Makes the pool's connections from the same [`redis::Client`] as the shared connection, so
 /// that a pool gets the URL's TLS settings, a custom root certificate and the TCP keepalive
 /// alike. (bb8-redis's manager can only be built from a URL, which drops the certificate.)
-struct ClientManager(redis::Client);
+struct ClientManager {
+    client: redis::Client,
+    config: redis::AsyncConnectionConfig,
+}
 
 impl bb8::ManageConnection for ClientManager {
     type Connection = MultiplexedConnection;
     type Error = RedisError;
 
     async fn connect(&self) -> Result<Self::Connection, Self::Error> {
-        self.0.get_multiplexed_async_connection().await
+        self.client
+            .get_multiplexed_async_connection_with_config(&self.config)
+            .await
     }
 
     async fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {
@@ -201,7 +206,9 @@ impl RedisStore {
                 None => {
                     let config = ConnectionManagerConfig::new()
                         .set_connection_timeout(Some(options.connect_timeout))
-                        .set_response_timeout(Some(options.command_timeout))
+                        // Every call runs under our own command timer (`bounded`); a second
+                        // timer per request inside redis-rs would only cost time.
+                        .set_response_timeout(None)
                         .set_number_of_retries(options.reconnect_retries)
                         .set_max_delay(Duration::from_secs(1));
                     ConnectionManager::new_with_config(client, config)
@@ -210,7 +217,12 @@ impl RedisStore {
                         .map_err(store_error)
                 }
                 Some(size) => {
-                    let manager = ClientManager(client);
+                    let manager = ClientManager {
+                        client,
+                        config: redis::AsyncConnectionConfig::new()
+                            .set_connection_timeout(Some(options.connect_timeout))
+                            .set_response_timeout(None),
+                    };
                     let pool = bb8::Pool::builder()
                         .max_size(size.max(1))
                         .connection_timeout(options.connect_timeout)
