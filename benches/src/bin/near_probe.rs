@@ -111,7 +111,6 @@ fn main() {
         map.insert(id as u64, v.clone());
     }
     let locked = RwLock::new(map);
-    let keys: Vec<ProfileKey> = (0..ENTRIES).map(ProfileKey).collect();
 
     let mut i = 0usize;
     // One slice of `n` lookups of variant `v`; returns nanoseconds per lookup.
@@ -129,9 +128,11 @@ fn main() {
             }
             match v {
                 "rwlock" => each!(async { locked.read().unwrap().get(&(i as u64)).cloned() }.await),
-                "quick" => each!(async { quick.get(&keys[i]) }.await),
-                "fat" => each!(async { fat.get(&keys[i]).and_then(|f| f.value) }.await),
-                "typed" => each!(typed.get(&keys[i]).await),
+                "quick" => each!(async { quick.get(&ProfileKey(i as u64)) }.await),
+                "fat" => {
+                    each!(async { fat.get(&ProfileKey(i as u64)).and_then(|f| f.value) }.await)
+                }
+                "typed" => each!(typed.get(&ProfileKey(i as u64)).await),
                 "rwlock_fn" => each!(read_locked(&locked, i as u64).await),
                 "cached_fn" => each!(Some(cached_profile(i as u64).await)),
                 "none" => each!(Some(values[i].clone())),

@@ -20,7 +20,8 @@ struct Slot {
 }
 
 pub(crate) struct TypeTable {
-    slots: Box<[OnceLock<Slot>; MAX_KEY_TYPES]>,
+    /// Inline, so that finding a store follows no pointer before its slot.
+    slots: [OnceLock<Slot>; MAX_KEY_TYPES],
     /// Every store, in registration order; writers only.
     stores: Mutex<Vec<Arc<dyn ErasedStore>>>,
 }
@@ -57,7 +58,7 @@ impl Hasher for Capture {
 impl TypeTable {
     pub(crate) fn new() -> Self {
         Self {
-            slots: Box::new(std::array::from_fn(|_| OnceLock::new())),
+            slots: std::array::from_fn(|_| OnceLock::new()),
             stores: Mutex::default(),
         }
     }
