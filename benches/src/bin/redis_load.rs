@@ -2,7 +2,11 @@
 //! in alternating rounds so that both see the same machine state. Prints each round's
 //! throughput and the median ratio. On a private `redis-server`, or `REDIS_URL`.
 //!
-//! `cargo run --release -p benches --bin redis_load [rounds]`
+//! `cargo run --release -p benches --bin redis_load [rounds] [series]`
+//!
+//! With a `series` (`raw`, `typed`, `cached`, `raw-bb8` or `typed-bb8`), only that one runs
+//! (the others print 0): for measuring one series' CPU time per read with
+//! `perf stat -e task-clock` against a server started apart (`REDIS_URL`).
 
 use std::sync::Arc;
 
@@ -49,6 +53,8 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(9);
+    let only = std::env::args().nth(2);
+    let want = move |series: &str| only.as_deref().is_none_or(|o| o == series);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -72,60 +78,80 @@ fn main() {
         let reader = Reader { cache: typed.clone() };
         for r in 0..rounds {
             let (conn, k) = (raw.clone(), keys.clone());
-            raw_mux.push(
-                round(move |id| {
-                    let (mut conn, k) = (conn.clone(), k.clone());
-                    async move {
-                        let v: Option<Vec<u8>> = redis::cmd("GET").arg(&k[id as usize]).query_async(&mut conn).await.unwrap_or_default();
-                        std::hint::black_box(v);
-                    }
-                })
-                .await,
-            );
+            if want("raw") {
+                raw_mux.push(
+                    round(move |id| {
+                        let (mut conn, k) = (conn.clone(), k.clone());
+                        async move {
+                            let v: Option<Vec<u8>> = redis::cmd("GET").arg(&k[id as usize]).query_async(&mut conn).await.unwrap_or_default();
+                            std::hint::black_box(v);
+                        }
+                    })
+                    .await,
+                );
+            } else {
+                raw_mux.push(0.0);
+            }
             let cache = typed.clone();
-            typed_mux.push(
-                round(move |id| {
-                    let cache = cache.clone();
-                    async move {
-                        // A miss here is a failed read, failed open; it is counted, not fatal.
-                        let _ = cache.get(&RecordKey(id)).await;
-                    }
-                })
-                .await,
-            );
+            if want("typed") {
+                typed_mux.push(
+                    round(move |id| {
+                        let cache = cache.clone();
+                        async move {
+                            // A miss here is a failed read, failed open; it is counted, not fatal.
+                            let _ = cache.get(&RecordKey(id)).await;
+                        }
+                    })
+                    .await,
+                );
+            } else {
+                typed_mux.push(0.0);
+            }
             let r2 = reader.clone();
-            cached_mux.push(
-                round(move |id| {
-                    let reader = r2.clone();
-                    async move {
-                        std::hint::black_box(reader.read(id).await);
-                    }
-                })
-                .await,
-            );
+            if want("cached") {
+                cached_mux.push(
+                    round(move |id| {
+                        let reader = r2.clone();
+                        async move {
+                            std::hint::black_box(reader.read(id).await);
+                        }
+                    })
+                    .await,
+                );
+            } else {
+                cached_mux.push(0.0);
+            }
             let (pool, k) = (raw_pool.clone(), keys.clone());
-            raw_bb8.push(
-                round(move |id| {
-                    let (pool, k) = (pool.clone(), k.clone());
-                    async move {
-                        let mut conn = pool.get().await.expect("pool");
-                        let v: Option<Vec<u8>> = redis::cmd("GET").arg(&k[id as usize]).query_async(&mut *conn).await.unwrap_or_default();
-                        std::hint::black_box(v);
-                    }
-                })
-                .await,
-            );
+            if want("raw-bb8") {
+                raw_bb8.push(
+                    round(move |id| {
+                        let (pool, k) = (pool.clone(), k.clone());
+                        async move {
+                            let mut conn = pool.get().await.expect("pool");
+                            let v: Option<Vec<u8>> = redis::cmd("GET").arg(&k[id as usize]).query_async(&mut *conn).await.unwrap_or_default();
+                            std::hint::black_box(v);
+                        }
+                    })
+                    .await,
+                );
+            } else {
+                raw_bb8.push(0.0);
+            }
             let cache = typed_pool.clone();
-            typed_bb8.push(
-                round(move |id| {
-                    let cache = cache.clone();
-                    async move {
-                        // A miss here is a failed read, failed open; it is counted, not fatal.
-                        let _ = cache.get(&RecordKey(id)).await;
-                    }
-                })
-                .await,
-            );
+            if want("typed-bb8") {
+                typed_bb8.push(
+                    round(move |id| {
+                        let cache = cache.clone();
+                        async move {
+                            // A miss here is a failed read, failed open; it is counted, not fatal.
+                            let _ = cache.get(&RecordKey(id)).await;
+                        }
+                    })
+                    .await,
+                );
+            } else {
+                typed_bb8.push(0.0);
+            }
             println!(
                 "round {r}: raw multiplexed {:>8.0}/s  typed multiplexed {:>8.0}/s  #[cached] {:>8.0}/s  raw bb8 {:>7.0}/s  typed bb8 {:>7.0}/s",
                 raw_mux[r], typed_mux[r], cached_mux[r], raw_bb8[r], typed_bb8[r]
