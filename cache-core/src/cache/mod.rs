@@ -210,7 +210,9 @@ impl Cache {
         match decoded {
             Ok(value) => {
                 let value = Arc::new(value);
-                self.store_near(key.clone(), Some(value.clone()));
+                if self.inner.near.is_some() {
+                    self.store_near(key.clone(), Some(value.clone()));
+                }
                 Ok(Some(value))
             }
             Err(e) => {
