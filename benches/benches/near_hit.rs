@@ -11,57 +11,11 @@ use std::hint::black_box;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use cache_core::codec::Postcard;
-use cache_core::{Cache, CacheKey, KeyWriter, Policy};
+use benches::near::{
+    CACHED, ENTRIES, Profile, ProfileKey, cached_profile, next, profile, read_locked,
+};
+use cache_core::Cache;
 use criterion::{Criterion, criterion_group, criterion_main};
-use serde::{Deserialize, Serialize};
-
-const ENTRIES: u64 = 10_000;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Profile {
-    id: u64,
-    name: String,
-    email: String,
-    score: f64,
-    roles: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct ProfileKey(u64);
-
-impl CacheKey for ProfileKey {
-    type Value = Profile;
-    type Codec = Postcard;
-    const NAMESPACE: &'static str = "profile";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
-    fn write_key(&self, key: &mut KeyWriter<'_>) {
-        key.segment(self.0);
-    }
-}
-
-fn profile(id: u64) -> Arc<Profile> {
-    Arc::new(Profile {
-        id,
-        name: format!("user {id}"),
-        email: format!("user{id}@example.com"),
-        score: 0.5,
-        roles: vec!["member".into()],
-    })
-}
-
-static CACHED: std::sync::LazyLock<Cache> = std::sync::LazyLock::new(|| Cache::new(ENTRIES * 2));
-
-/// The reference: an async fn that reads the value from a `RwLock<HashMap>`.
-async fn read_locked(locked: &RwLock<HashMap<u64, Arc<Profile>>>, id: u64) -> Option<Arc<Profile>> {
-    locked.read().unwrap().get(&id).cloned()
-}
-
-/// The same read through `#[cached]`; the body (the "origin") never runs here.
-#[cache_core::cached(cache = CACHED, key = ProfileKey(id))]
-async fn cached_profile(id: u64) -> Arc<Profile> {
-    profile(id)
-}
 
 fn near_hit(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -90,7 +44,7 @@ fn near_hit(c: &mut Criterion) {
     group.bench_function("rwlock_hashmap_get", |b| {
         let mut i = 0usize;
         b.to_async(&rt).iter(|| {
-            i = (i + 7919) % ENTRIES as usize;
+            i = next(i);
             let id = i as u64;
             let locked = &locked;
             async move { black_box(locked.read().unwrap().get(&id).cloned()) }
@@ -99,7 +53,7 @@ fn near_hit(c: &mut Criterion) {
     group.bench_function("quick_cache_get", |b| {
         let mut i = 0usize;
         b.to_async(&rt).iter(|| {
-            i = (i + 7919) % ENTRIES as usize;
+            i = next(i);
             let id = i as u64;
             let quick = &quick;
             async move { black_box(quick.get(&id)) }
@@ -128,7 +82,7 @@ fn near_hit(c: &mut Criterion) {
     group.bench_function("quick_cache_fat_get", |b| {
         let mut i = 0usize;
         b.to_async(&rt).iter(|| {
-            i = (i + 7919) % ENTRIES as usize;
+            i = next(i);
             let key = ProfileKey(i as u64);
             let fat = &fat;
             async move { black_box(fat.get(&key).and_then(|f| f.value)) }
@@ -137,7 +91,7 @@ fn near_hit(c: &mut Criterion) {
     group.bench_function("moka_get", |b| {
         let mut i = 0usize;
         b.to_async(&rt).iter(|| {
-            i = (i + 7919) % ENTRIES as usize;
+            i = next(i);
             let id = i as u64;
             let moka = &moka;
             async move { black_box(moka.get(&id)) }
@@ -146,7 +100,7 @@ fn near_hit(c: &mut Criterion) {
     group.bench_function("typed_get", |b| {
         let mut i = 0usize;
         b.to_async(&rt).iter(|| {
-            i = (i + 7919) % ENTRIES as usize;
+            i = next(i);
             // The key is built from the id, as the reference's is, and as a caller builds it
             // from a request (an earlier version read it from an array, which added a cache
             // miss of the harness's own to every typed read).
@@ -174,7 +128,7 @@ fn near_hit(c: &mut Criterion) {
     group.bench_function("rwlock_async_fn", |b| {
         let mut i = 0usize;
         b.to_async(&rt).iter(|| {
-            i = (i + 7919) % ENTRIES as usize;
+            i = next(i);
             let locked = &locked;
             async move { black_box(read_locked(locked, i as u64).await) }
         })
@@ -182,7 +136,7 @@ fn near_hit(c: &mut Criterion) {
     group.bench_function("cached_fn", |b| {
         let mut i = 0usize;
         b.to_async(&rt).iter(|| {
-            i = (i + 7919) % ENTRIES as usize;
+            i = next(i);
             async move { black_box(cached_profile(i as u64).await) }
         })
     });

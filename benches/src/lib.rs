@@ -1,5 +1,6 @@
 //! Shared fixtures of the benchmarks in `benches/` and the load runs in `src/bin/`.
 
+pub mod near;
 pub mod strategy;
 
 use std::future::Future;

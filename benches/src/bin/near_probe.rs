@@ -13,57 +13,13 @@
 
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::sync::{Arc, LazyLock, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
-use cache_core::codec::Postcard;
-use cache_core::{Cache, CacheKey, KeyWriter, Policy};
-use serde::{Deserialize, Serialize};
-
-const ENTRIES: u64 = 10_000;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Profile {
-    id: u64,
-    name: String,
-    email: String,
-    score: f64,
-    roles: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct ProfileKey(u64);
-
-impl CacheKey for ProfileKey {
-    type Value = Profile;
-    type Codec = Postcard;
-    const NAMESPACE: &'static str = "profile";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
-    fn write_key(&self, key: &mut KeyWriter<'_>) {
-        key.segment(self.0);
-    }
-}
-
-fn profile(id: u64) -> Arc<Profile> {
-    Arc::new(Profile {
-        id,
-        name: format!("user {id}"),
-        email: format!("user{id}@example.com"),
-        score: 0.5,
-        roles: vec!["member".into()],
-    })
-}
-
-static CACHED: LazyLock<Cache> = LazyLock::new(|| Cache::new(ENTRIES * 2));
-
-async fn read_locked(locked: &RwLock<HashMap<u64, Arc<Profile>>>, id: u64) -> Option<Arc<Profile>> {
-    locked.read().unwrap().get(&id).cloned()
-}
-
-#[cache_core::cached(cache = CACHED, key = ProfileKey(id))]
-async fn cached_profile(id: u64) -> Arc<Profile> {
-    profile(id)
-}
+use benches::near::{
+    CACHED, ENTRIES, Profile, ProfileKey, cached_profile, next, profile, read_locked,
+};
+use cache_core::Cache;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -121,7 +77,7 @@ fn main() {
             macro_rules! each {
                 ($lookup:expr) => {
                     for _ in 0..n {
-                        i = (i + 7919) % ENTRIES as usize;
+                        i = next(i);
                         found += usize::from(black_box($lookup).is_some());
                     }
                 };
