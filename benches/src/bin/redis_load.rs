@@ -34,13 +34,22 @@ const TASKS: usize = 50;
 const GETS_PER_TASK: usize = 400;
 const KEYS: u64 = 1000;
 
-async fn round<F, Fut>(op: F) -> f64
+/// Reads per second of one round of `op`; 0 when the series is not `run`.
+async fn round<F, Fut>(run: bool, op: F) -> f64
 where
     F: Fn(u64) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
+    if !run {
+        return 0.0;
+    }
     let elapsed = concurrent_reads(TASKS, GETS_PER_TASK, KEYS, op).await;
     (TASKS * GETS_PER_TASK) as f64 / elapsed.as_secs_f64()
+}
+
+/// One typed `Cache::get`; a miss here is a failed read, failed open: counted, not fatal.
+async fn typed_read(cache: Arc<Cache>, id: u64) {
+    let _ = cache.get(&RecordKey(id)).await;
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -78,80 +87,42 @@ fn main() {
         let reader = Reader { cache: typed.clone() };
         for r in 0..rounds {
             let (conn, k) = (raw.clone(), keys.clone());
-            if want("raw") {
-                raw_mux.push(
-                    round(move |id| {
-                        let (mut conn, k) = (conn.clone(), k.clone());
-                        async move {
-                            let v: Option<Vec<u8>> = redis::cmd("GET").arg(&k[id as usize]).query_async(&mut conn).await.unwrap_or_default();
-                            std::hint::black_box(v);
-                        }
-                    })
-                    .await,
-                );
-            } else {
-                raw_mux.push(0.0);
-            }
+            raw_mux.push(
+                round(want("raw"), move |id| {
+                    let (mut conn, k) = (conn.clone(), k.clone());
+                    async move {
+                        let v: Option<Vec<u8>> = redis::cmd("GET").arg(&k[id as usize]).query_async(&mut conn).await.unwrap_or_default();
+                        std::hint::black_box(v);
+                    }
+                })
+                .await,
+            );
             let cache = typed.clone();
-            if want("typed") {
-                typed_mux.push(
-                    round(move |id| {
-                        let cache = cache.clone();
-                        async move {
-                            // A miss here is a failed read, failed open; it is counted, not fatal.
-                            let _ = cache.get(&RecordKey(id)).await;
-                        }
-                    })
-                    .await,
-                );
-            } else {
-                typed_mux.push(0.0);
-            }
+            typed_mux.push(round(want("typed"), move |id| typed_read(cache.clone(), id)).await);
             let r2 = reader.clone();
-            if want("cached") {
-                cached_mux.push(
-                    round(move |id| {
-                        let reader = r2.clone();
-                        async move {
-                            std::hint::black_box(reader.read(id).await);
-                        }
-                    })
-                    .await,
-                );
-            } else {
-                cached_mux.push(0.0);
-            }
+            cached_mux.push(
+                round(want("cached"), move |id| {
+                    let reader = r2.clone();
+                    async move {
+                        std::hint::black_box(reader.read(id).await);
+                    }
+                })
+                .await,
+            );
             let (pool, k) = (raw_pool.clone(), keys.clone());
-            if want("raw-bb8") {
-                raw_bb8.push(
-                    round(move |id| {
-                        let (pool, k) = (pool.clone(), k.clone());
-                        async move {
-                            let mut conn = pool.get().await.expect("pool");
-                            let v: Option<Vec<u8>> = redis::cmd("GET").arg(&k[id as usize]).query_async(&mut *conn).await.unwrap_or_default();
-                            std::hint::black_box(v);
-                        }
-                    })
-                    .await,
-                );
-            } else {
-                raw_bb8.push(0.0);
-            }
+            raw_bb8.push(
+                round(want("raw-bb8"), move |id| {
+                    let (pool, k) = (pool.clone(), k.clone());
+                    async move {
+                        let mut conn = pool.get().await.expect("pool");
+                        let v: Option<Vec<u8>> = redis::cmd("GET").arg(&k[id as usize]).query_async(&mut *conn).await.unwrap_or_default();
+                        std::hint::black_box(v);
+                    }
+                })
+                .await,
+            );
             let cache = typed_pool.clone();
-            if want("typed-bb8") {
-                typed_bb8.push(
-                    round(move |id| {
-                        let cache = cache.clone();
-                        async move {
-                            // A miss here is a failed read, failed open; it is counted, not fatal.
-                            let _ = cache.get(&RecordKey(id)).await;
-                        }
-                    })
-                    .await,
-                );
-            } else {
-                typed_bb8.push(0.0);
-            }
+            typed_bb8.push(round(want("typed-bb8"), move |id| typed_read(cache.clone(), id)).await);
             println!(
                 "round {r}: raw multiplexed {:>8.0}/s  typed multiplexed {:>8.0}/s  #[cached] {:>8.0}/s  raw bb8 {:>7.0}/s  typed bb8 {:>7.0}/s",
                 raw_mux[r], typed_mux[r], cached_mux[r], raw_bb8[r], typed_bb8[r]

@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use super::lease::{self, Lease};
@@ -91,7 +92,10 @@ impl Cache {
         if let Some(value) = self.cached::<K, Found<K::Value>>(key) {
             return value;
         }
-        match Box::pin(self.load(key, async { Ok::<_, Infallible>(Found(init.await)) })).await {
+        match self
+            .load(key, async { Ok::<_, Infallible>(Found(init.await)) })
+            .await
+        {
             Ok(value) => value,
             Err(never) => match *never {},
         }
@@ -107,7 +111,9 @@ impl Cache {
         if let Some(value) = self.cached::<K, SharedFound<K::Value>>(key) {
             return value;
         }
-        match Box::pin(self.load(key, async { Ok::<_, Infallible>(SharedFound(init.await)) })).await
+        match self
+            .load(key, async { Ok::<_, Infallible>(SharedFound(init.await)) })
+            .await
         {
             Ok(value) => value,
             Err(never) => match *never {},
@@ -131,7 +137,7 @@ impl Cache {
         if let Some(value) = self.cached::<K, Found<K::Value>>(key) {
             return Ok(value);
         }
-        Box::pin(self.load(key, async { init.await.map(Found) })).await
+        self.load(key, async { init.await.map(Found) }).await
     }
 
     /// Like [`get_with`](Self::get_with) for a loader that may find nothing.
@@ -147,7 +153,10 @@ impl Cache {
         if let Some(value) = self.cached::<K, Maybe<K::Value>>(key) {
             return value;
         }
-        match Box::pin(self.load(key, async { Ok::<_, Infallible>(Maybe(init.await)) })).await {
+        match self
+            .load(key, async { Ok::<_, Infallible>(Maybe(init.await)) })
+            .await
+        {
             Ok(value) => value,
             Err(never) => match *never {},
         }
@@ -202,7 +211,7 @@ impl Cache {
         }
         // Not cached (or a remembered "not found"): load in the foreground. The hit above is
         // not repeated, since `load` looks the key up again first.
-        Box::pin(self.load(key, async { init.await.map(Found) })).await
+        self.load(key, async { init.await.map(Found) }).await
     }
 
     /// Starts one background reload of `key`, unless a load of it is already in flight.
@@ -252,9 +261,25 @@ impl Cache {
         });
     }
 
-    /// The heart of cache-aside: a hit, or a single-flight load. Callers box it after their own
-    /// hit check, so that the future of a hit stays small.
-    async fn load<K, L, F, E>(&self, key: &K, init: F) -> Result<L::Out, Arc<E>>
+    /// [`load_here`](Self::load_here), boxed: callers answer hits before calling it, so the
+    /// load's large state lives on the heap and the future of a hit stays small (32 bytes
+    /// instead of over a kilobyte; a caller moves it at least once).
+    fn load<'a, K, L, F, E>(
+        &'a self,
+        key: &'a K,
+        init: F,
+    ) -> Pin<Box<impl Future<Output = Result<L::Out, Arc<E>>> + 'a>>
+    where
+        K: CacheKey,
+        L: Loaded<K::Value> + 'a,
+        F: Future<Output = Result<L, E>> + 'a,
+        E: Send + Sync + 'static,
+    {
+        Box::pin(self.load_here(key, init))
+    }
+
+    /// The heart of cache-aside: a hit, or a single-flight load.
+    async fn load_here<K, L, F, E>(&self, key: &K, init: F) -> Result<L::Out, Arc<E>>
     where
         K: CacheKey,
         L: Loaded<K::Value>,

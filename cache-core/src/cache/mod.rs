@@ -210,9 +210,7 @@ impl Cache {
         match decoded {
             Ok(value) => {
                 let value = Arc::new(value);
-                if self.inner.near.is_some() {
-                    self.store_near(key.clone(), Some(value.clone()));
-                }
+                self.store_near(key, &value);
                 Ok(Some(value))
             }
             Err(e) => {
@@ -274,7 +272,7 @@ impl Cache {
                     match <K::Codec as Codec<K::Value>>::decode(&bytes) {
                         Ok(value) => {
                             let value = Arc::new(value);
-                            self.store_near(keys[i].clone(), Some(value.clone()));
+                            self.store_near(&keys[i], &value);
                             out[i] = Some(value);
                         }
                         Err(e) => self.drop_undecodable(ns, text, &e).await,
@@ -660,9 +658,13 @@ impl Cache {
         Ok(())
     }
 
-    /// Keeps a copy of a far entry in process with the key type's TTL.
-    fn store_near<K: CacheKey>(&self, key: K, value: Option<Arc<K::Value>>) {
-        self.store_near_ttl(key, value, K::POLICY.entry_ttl(fastrand::f64()));
+    /// Keeps a copy of a far entry in process with the key type's TTL; nothing (not even the
+    /// key's clone) when there is no in-process tier.
+    fn store_near<K: CacheKey>(&self, key: &K, value: &Arc<K::Value>) {
+        if self.inner.near.is_some() {
+            let ttl = K::POLICY.entry_ttl(fastrand::f64());
+            self.store_near_ttl(key.clone(), Some(value.clone()), ttl);
+        }
     }
 
     /// Keeps `value` (or a remembered "not found") in process for `ttl`.
