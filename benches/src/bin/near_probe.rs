@@ -6,10 +6,10 @@
 //! 20 000 lookups and prints the median time of each and the median per-round ratios; the
 //! machine's load drifts then fall on all variants alike.
 //!
-//! `target/release/near_probe <variant> [lookups]`, variants: `rwlock`, `quick`, `fat` (quick_cache holding
-//! values of the typed store's size), `typed`,
-//! `rwlock_fn`, `cached_fn`, `none` (the loop alone). Each runs its lookups inside one
-//! `block_on`, as criterion's `to_async` does, after the same 10 000-entry setup.
+//! `target/release/near_probe <variant> [lookups]`, variants: `rwlock`, `quick`, `fat`
+//! (quick_cache holding 32-byte values, the typed store's size before it shrank to 16),
+//! `typed`, `rwlock_fn`, `cached_fn`, `none` (the loop alone). Each runs its lookups inside
+//! one `block_on`, as criterion's `to_async` does, after the same 10 000-entry setup.
 
 use std::collections::HashMap;
 use std::hint::black_box;
