@@ -15,8 +15,10 @@ use tokio::sync::{OwnedRwLockWriteGuard, RwLock};
 
 /// What a load ended with, as its waiters see it.
 pub(crate) enum Outcome<V> {
-    /// A value, or `None` for "not found".
+    /// A value, or `None` for "not found", that the leader loaded.
     Value(Option<Arc<V>>),
+    /// A value that the leader found in the cache (the far tier): for its waiters, a hit.
+    Found(Arc<V>),
     /// The loader's error, type-erased (an `E` inside).
     Error(Arc<dyn Any + Send + Sync>),
 }
@@ -25,6 +27,7 @@ impl<V> Clone for Outcome<V> {
     fn clone(&self) -> Self {
         match self {
             Self::Value(v) => Self::Value(v.clone()),
+            Self::Found(v) => Self::Found(v.clone()),
             Self::Error(e) => Self::Error(e.clone()),
         }
     }

@@ -163,6 +163,12 @@ impl StatsTable {
         self.add(id, counter, 1);
     }
 
+    /// Takes back one count of `counter`, counted on this thread or another: cells wrap, and
+    /// only their sum is ever read.
+    pub(crate) fn retract(&self, id: NamespaceId, counter: Counter) {
+        self.add(id, counter, u64::MAX);
+    }
+
     pub(crate) fn snapshot(&self) -> CacheStats {
         let names = self
             .names
@@ -174,7 +180,7 @@ impl StatsTable {
         for thread in self.threads.iter() {
             for (sum, cells) in sums.iter_mut().zip(thread.namespaces.iter()) {
                 for (s, c) in sum.iter_mut().zip(cells.iter()) {
-                    *s += c.load(Ordering::Relaxed);
+                    *s = s.wrapping_add(c.load(Ordering::Relaxed));
                 }
             }
         }

@@ -96,6 +96,48 @@ async fn instances_share_entries_through_redis_in_the_seed_layout() {
     assert_eq!(c.stats().total().misses, 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_that_share_one_far_hit_count_as_hits() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let key = SessionKey("shared-read".into());
+    redis_cache(&url)
+        .await
+        .insert(key.clone(), session(3))
+        .await;
+    // Another instance, empty in process. Redis holds every command for a while, so that the
+    // callers pile up behind the first one's read.
+    let reader = redis_cache(&url).await;
+    let mut conn = raw(&url).await;
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(300)
+        .arg("ALL")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let loads = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let (reader, key, loads) = (reader.clone(), key.clone(), loads.clone());
+            tokio::spawn(async move {
+                reader
+                    .get_with(&key, async move {
+                        loads.fetch_add(1, Ordering::SeqCst);
+                        session(0)
+                    })
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(*task.await.unwrap(), session(3));
+    }
+    assert_eq!(loads.load(Ordering::SeqCst), 0);
+    // One read reached Redis; every caller was served from the cache, none by the loader.
+    let counts = reader.stats().total();
+    assert_eq!((counts.hits, counts.misses, counts.loads), (200, 0, 0));
+}
+
 #[tokio::test]
 async fn python_written_values_are_read() {
     let (url, _server) = RedisServer::url_or_start().unwrap();

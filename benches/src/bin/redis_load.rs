@@ -4,8 +4,8 @@
 //!
 //! `cargo run --release -p benches --bin redis_load [rounds] [series]`
 //!
-//! With a `series` (`raw`, `typed`, `cached`, `raw-bb8` or `typed-bb8`), only that one runs
-//! (the others print 0): for measuring one series' CPU time per read with
+//! With `series` (`raw`, `typed`, `cached`, `raw-bb8` or `typed-bb8`, or several joined by
+//! commas), only those run (the others print 0): for measuring one series' CPU time per read with
 //! `perf stat -e task-clock` against a server started apart (`REDIS_URL`).
 
 use std::sync::Arc;
@@ -63,7 +63,10 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(9);
     let only = std::env::args().nth(2);
-    let want = move |series: &str| only.as_deref().is_none_or(|o| o == series);
+    let want = move |series: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|o| o == series))
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

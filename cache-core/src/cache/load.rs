@@ -308,6 +308,14 @@ impl Cache {
                         counted = true;
                     }
                     match flight::wait(&slot).await {
+                        Some(Outcome::Found(value)) => {
+                            // The leader found it in the cache: the wait was a hit after all.
+                            let ns = self.retract_miss::<K>();
+                            self.inner.stats.incr(ns, Counter::Hit);
+                            if let Some(out) = L::from_shared(Some(value)) {
+                                return Ok(out);
+                            }
+                        }
                         Some(Outcome::Value(value)) => {
                             if let Some(out) = L::from_shared(value) {
                                 return Ok(out);
@@ -319,8 +327,12 @@ impl Cache {
                             }
                             // Another call site's error type: load for ourselves.
                         }
-                        // The leader was cancelled: try again, perhaps as the leader.
-                        None => {}
+                        // The leader was cancelled, or found the value in process after
+                        // all: try again, perhaps as the leader, counted afresh.
+                        None => {
+                            self.retract_miss::<K>();
+                            counted = false;
+                        }
                     }
                 }
             }
@@ -330,7 +342,7 @@ impl Cache {
         // only the holder of the load lease runs the loader while the others wait for its
         // value, for a bounded time.
         let mut lease = None;
-        let mut found = self.far_lookup(key, &rendered).await;
+        let mut found = self.far_lookup(key, &rendered, ns).await;
         if found.is_none() {
             match self.await_other_process(key, &rendered, ns).await {
                 OtherProcess::Loaded(value) => found = Some(value),
@@ -344,7 +356,7 @@ impl Cache {
                 self.inner.stats.incr(ns, Counter::Hit);
             }
             if let Some(leader) = leader {
-                leader.finish(Outcome::Value(Some(value)));
+                leader.finish(Outcome::Found(value));
             }
             return Ok(out);
         }
@@ -408,7 +420,7 @@ impl Cache {
                     let lease = Lease::new(self.clone(), lock_key, token, ns);
                     // Another process may have written the value and released the lease
                     // between our lookup and our taking it.
-                    if let Some(value) = self.far_lookup(key, rendered).await {
+                    if let Some(value) = self.far_lookup(key, rendered, ns).await {
                         let _ = lease.release().await;
                         return OtherProcess::Loaded(value);
                     }
@@ -426,7 +438,7 @@ impl Cache {
                 return OtherProcess::Ours(None);
             }
             tokio::time::sleep(lock.poll).await;
-            if let Some(value) = self.far_lookup(key, rendered).await {
+            if let Some(value) = self.far_lookup(key, rendered, ns).await {
                 return OtherProcess::Loaded(value);
             }
         }

@@ -165,11 +165,11 @@ impl Cache {
 
     /// The far-tier half of a read, counting the hit or the miss (a failed read is a miss).
     async fn try_get_far<K: CacheKey>(&self, key: &K) -> Result<Option<Arc<K::Value>>, StoreError> {
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
         let found = match &self.inner.far {
-            Some(_) => self.try_far_lookup(key, &key.render()).await,
+            Some(_) => self.try_far_lookup(key, &key.render(), ns).await,
             None => Ok(None),
         };
-        let ns = self.inner.stats.namespace(K::NAMESPACE);
         let hit = matches!(found, Ok(Some(_)));
         self.inner
             .stats
@@ -179,8 +179,13 @@ impl Cache {
 
     /// Reads and decodes `key` from the far tier, keeping a copy in process; `None` when it is
     /// absent, undecodable (then deleted) or the far tier failed.
-    async fn far_lookup<K: CacheKey>(&self, key: &K, rendered: &str) -> Option<Arc<K::Value>> {
-        self.try_far_lookup(key, rendered).await.ok().flatten()
+    async fn far_lookup<K: CacheKey>(
+        &self,
+        key: &K,
+        rendered: &str,
+        ns: NamespaceId,
+    ) -> Option<Arc<K::Value>> {
+        self.try_far_lookup(key, rendered, ns).await.ok().flatten()
     }
 
     /// [`far_lookup`](Self::far_lookup) that reports a failed far tier.
@@ -188,11 +193,11 @@ impl Cache {
         &self,
         key: &K,
         rendered: &str,
+        ns: NamespaceId,
     ) -> Result<Option<Arc<K::Value>>, StoreError> {
         let Some(far) = self.inner.far.as_ref() else {
             return Ok(None);
         };
-        let ns = self.inner.stats.namespace(K::NAMESPACE);
         let decoded = if <K::Codec as Codec<K::Value>>::HASH {
             let Some(fields) = self
                 .far_call(ns, "HGETALL", far.store.get_hash(rendered))
@@ -259,7 +264,7 @@ impl Cache {
         if self.inner.far.is_some() && <K::Codec as Codec<K::Value>>::HASH {
             // Hashes have no multi-key read; ask for each.
             for &i in &missing {
-                out[i] = self.far_lookup(&keys[i], &keys[i].render()).await;
+                out[i] = self.far_lookup(&keys[i], &keys[i].render(), ns).await;
             }
         } else if let Some(far) = &self.inner.far {
             let rendered: Vec<String> = missing.iter().map(|&i| keys[i].render()).collect();
@@ -544,6 +549,13 @@ impl Cache {
     fn record_miss<K: CacheKey>(&self) {
         let ns = self.inner.stats.namespace(K::NAMESPACE);
         self.inner.stats.incr(ns, Counter::Miss);
+    }
+
+    /// Takes back a miss that [`record_miss`](Self::record_miss) counted; returns the namespace.
+    fn retract_miss<K: CacheKey>(&self) -> NamespaceId {
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
+        self.inner.stats.retract(ns, Counter::Miss);
+        ns
     }
 
     /// Runs one far-tier call under the failure policy.

@@ -15,6 +15,25 @@ pub(crate) const fn needs_escape(c: char) -> bool {
     matches!(c, '%' | ':' | '*' | '?' | '[' | ']' | '\\' | '{' | '}') || c.is_ascii_control()
 }
 
+/// [`needs_escape`] of every ASCII character, one bit each.
+const ESCAPED_ASCII: u128 = {
+    let mut mask = 0u128;
+    let mut b = 0u8;
+    while b < 128 {
+        if needs_escape(b as char) {
+            mask |= 1 << b;
+        }
+        b += 1;
+    }
+    mask
+};
+
+/// [`needs_escape`] for one byte of UTF-8 text: a table lookup.
+#[inline]
+fn byte_needs_escape(b: u8) -> bool {
+    b < 128 && ESCAPED_ASCII >> b & 1 == 1
+}
+
 /// A `fmt::Write` adaptor that escapes everything written through it into `out`.
 pub(crate) struct EscapingWriter<'a> {
     pub(crate) out: &'a mut String,
@@ -29,12 +48,12 @@ impl Write for EscapingWriter<'_> {
 
 /// Appends `segment` to `out`, escaped.
 pub(crate) fn push_escaped(out: &mut String, segment: &str) {
+    // Every character that needs escaping is ASCII, and in UTF-8 an ASCII byte is never part
+    // of a longer character, so the search can go byte by byte instead of decoding.
     let mut rest = segment;
-    while let Some(pos) = rest.find(needs_escape) {
+    while let Some(pos) = rest.bytes().position(byte_needs_escape) {
         out.push_str(&rest[..pos]);
-        let c = rest[pos..].chars().next().unwrap_or_default();
-        // Every character that needs escaping is ASCII, so it is one byte wide.
-        let byte = c as u8;
+        let byte = rest.as_bytes()[pos];
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
         out.push('%');
         out.push(HEX[usize::from(byte >> 4)] as char);
@@ -42,6 +61,22 @@ pub(crate) fn push_escaped(out: &mut String, segment: &str) {
         rest = &rest[pos + 1..];
     }
     out.push_str(rest);
+}
+
+/// Appends `n` in decimal, without the formatting machinery (a key's version is written into
+/// every rendered key).
+pub(crate) fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
 /// Returns `segment` escaped; a convenience over [`push_escaped`].
@@ -93,6 +128,26 @@ mod tests {
         assert_eq!(escaped("100%"), "100%25");
         assert_eq!(escaped("back\\slash"), "back%5Cslash");
         assert_eq!(escaped("new\nline"), "new%0Aline");
+    }
+
+    #[test]
+    fn decimals_match_the_formatter() {
+        for n in [0, 1, 9, 10, 99, 100, 12_345, u64::from(u32::MAX), u64::MAX] {
+            let mut out = String::from("v");
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("v{n}"));
+        }
+    }
+
+    #[test]
+    fn the_byte_table_agrees_with_the_rule() {
+        for b in 0..=255u8 {
+            assert_eq!(
+                byte_needs_escape(b),
+                b.is_ascii() && needs_escape(char::from(b)),
+                "{b}"
+            );
+        }
     }
 
     proptest! {

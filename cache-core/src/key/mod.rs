@@ -33,7 +33,6 @@ mod policy;
 mod prefix;
 mod writer;
 
-use std::fmt::Write;
 use std::hash::Hash;
 
 pub use layout::KeyLayout;
@@ -106,8 +105,8 @@ pub(crate) fn write_prefix<K: CacheKey>(text: &mut String) {
         Some(fixed) => text.push_str(fixed),
         None => {
             escape::push_escaped(text, K::NAMESPACE);
-            // Writing into a String cannot fail.
-            let _ = write!(text, ":v{}", K::VERSION);
+            text.push_str(":v");
+            escape::push_decimal(text, u64::from(K::VERSION));
         }
     }
 }

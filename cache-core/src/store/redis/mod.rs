@@ -68,7 +68,9 @@ enum Backend {
 /// One connection for one command: the shared one, or one checked out of the pool.
 enum Conn {
     Shared(ConnectionManager),
-    Pooled(bb8::PooledConnection<'static, ClientManager>),
+    /// Boxed, so that a command's future on the shared connection does not carry the size of
+    /// a checked-out connection.
+    Pooled(Box<bb8::PooledConnection<'static, ClientManager>>),
 }
 
 /// Makes the pool's connections from the same [`redis::Client`] as the shared connection, so
@@ -348,18 +350,18 @@ impl RedisStore {
     async fn conn(&self) -> Result<Conn, StoreError> {
         match &self.inner.backend {
             Backend::Shared(c) => Ok(Conn::Shared(c.clone())),
-            Backend::Pooled(pool) => {
-                pool.get_owned()
-                    .await
-                    .map(Conn::Pooled)
-                    .map_err(|e| match e {
-                        bb8::RunError::User(e) => store_error(e),
-                        bb8::RunError::TimedOut => timeout_error(
-                            "checking out a pooled connection",
-                            self.inner.options.connect_timeout,
-                        ),
-                    })
-            }
+            // Boxed: a checkout's future is large, and inline it would be moved with every
+            // command's future on the shared path too.
+            Backend::Pooled(pool) => Box::pin(pool.get_owned())
+                .await
+                .map(|conn| Conn::Pooled(Box::new(conn)))
+                .map_err(|e| match e {
+                    bb8::RunError::User(e) => store_error(e),
+                    bb8::RunError::TimedOut => timeout_error(
+                        "checking out a pooled connection",
+                        self.inner.options.connect_timeout,
+                    ),
+                }),
         }
     }
 
