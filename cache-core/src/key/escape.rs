@@ -15,23 +15,35 @@ pub(crate) const fn needs_escape(c: char) -> bool {
     matches!(c, '%' | ':' | '*' | '?' | '[' | ']' | '\\' | '{' | '}') || c.is_ascii_control()
 }
 
-/// [`needs_escape`] of every ASCII character, one bit each.
-const ESCAPED_ASCII: u128 = {
-    let mut mask = 0u128;
-    let mut b = 0u8;
+/// [`needs_escape`] for every byte value; a byte of UTF-8 text needs escaping exactly when it
+/// is an ASCII character that does (bytes of longer characters are never ASCII).
+const ESCAPED_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
     while b < 128 {
-        if needs_escape(b as char) {
-            mask |= 1 << b;
-        }
+        table[b] = needs_escape(b as u8 as char);
         b += 1;
     }
-    mask
+    table
 };
 
-/// [`needs_escape`] for one byte of UTF-8 text: a table lookup.
 #[inline]
-fn byte_needs_escape(b: u8) -> bool {
-    b < 128 && ESCAPED_ASCII >> b & 1 == 1
+const fn byte_needs_escape(b: u8) -> bool {
+    ESCAPED_BYTES[b as usize]
+}
+
+/// Whether `text` is written unchanged by [`push_escaped`]; usable in constants, so that a
+/// namespace's check costs nothing at run time.
+pub(crate) const fn is_plain(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if byte_needs_escape(bytes[i]) {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// A `fmt::Write` adaptor that escapes everything written through it into `out`.
@@ -148,6 +160,8 @@ mod tests {
                 "{b}"
             );
         }
+        assert!(is_plain("session") && is_plain("h\u{e9}llo-w\u{f6}rld_1.2@x"));
+        assert!(!is_plain("a:b") && !is_plain("tab\t") && !is_plain("{x}"));
     }
 
     proptest! {

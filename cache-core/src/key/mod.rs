@@ -104,7 +104,11 @@ pub(crate) fn write_prefix<K: CacheKey>(text: &mut String) {
     match K::LAYOUT.fixed_prefix() {
         Some(fixed) => text.push_str(fixed),
         None => {
-            escape::push_escaped(text, K::NAMESPACE);
+            if const { escape::is_plain(K::NAMESPACE) } {
+                text.push_str(K::NAMESPACE);
+            } else {
+                escape::push_escaped(text, K::NAMESPACE);
+            }
             text.push_str(":v");
             escape::push_decimal(text, u64::from(K::VERSION));
         }

@@ -32,6 +32,21 @@ impl CacheKey for Pair {
     }
 }
 
+/// A namespace with characters that must be escaped, and a two-digit version.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct OddNamespace(u64);
+
+impl CacheKey for OddNamespace {
+    type Value = String;
+    type Codec = Json;
+    const NAMESPACE: &'static str = "odd:ns*";
+    const VERSION: u32 = 12;
+    const POLICY: Policy = Policy::ttl(Duration::from_secs(1));
+    fn write_key(&self, key: &mut KeyWriter<'_>) {
+        key.segment(self.0);
+    }
+}
+
 /// Seed 000: `{network}:{account}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Verification {
@@ -103,6 +118,7 @@ fn renders_the_documented_layouts() {
     assert_eq!(Single("abc".into()).render(), "ns:v1:abc");
     assert_eq!(Pair("a".into(), 7).render(), "ns:v3:a:7");
     assert_eq!(TopOffers.render(), "top_offers:v1");
+    assert_eq!(OddNamespace(40).render(), "odd%3Ans%2A:v12:40");
     let v = Verification {
         network: "polkadot".into(),
         account: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY".into(),
