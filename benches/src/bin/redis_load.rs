@@ -85,52 +85,61 @@ fn main() {
         let raw_pool = bb8::Pool::builder().build(RedisConnectionManager::new(url.as_str()).expect("url")).await.expect("pool");
         let keys: Arc<Vec<String>> = Arc::new((0..KEYS).map(|id| RecordKey(id).render()).collect());
 
-        let (mut raw_mux, mut typed_mux, mut raw_bb8, mut typed_bb8) = (vec![], vec![], vec![], vec![]);
-        let mut cached_mux = vec![];
         let reader = Reader { cache: typed.clone() };
+        // Each series is one round of reads; the order flips every round, so that neither the
+        // first nor the last place in a round favours a series.
+        let (conn, k) = (raw.clone(), keys.clone());
+        let raw_get = move |id: u64| {
+            let (mut conn, k) = (conn.clone(), k.clone());
+            async move {
+                let v: Option<Vec<u8>> = redis::cmd("GET").arg(&k[id as usize]).query_async(&mut conn).await.unwrap_or_default();
+                std::hint::black_box(v);
+            }
+        };
+        let cache = typed.clone();
+        let typed_get = move |id: u64| typed_read(cache.clone(), id);
+        let cached_get = move |id: u64| {
+            let reader = reader.clone();
+            async move {
+                std::hint::black_box(reader.read(id).await);
+            }
+        };
+        let (pool, k) = (raw_pool.clone(), keys.clone());
+        let raw_bb8_get = move |id: u64| {
+            let (pool, k) = (pool.clone(), k.clone());
+            async move {
+                let mut conn = pool.get().await.expect("pool");
+                let v: Option<Vec<u8>> = redis::cmd("GET").arg(&k[id as usize]).query_async(&mut *conn).await.unwrap_or_default();
+                std::hint::black_box(v);
+            }
+        };
+        let cache = typed_pool.clone();
+        let typed_bb8_get = move |id: u64| typed_read(cache.clone(), id);
+        let run = ["raw", "typed", "cached", "raw-bb8", "typed-bb8"].map(&want);
+        type Round = std::pin::Pin<Box<dyn std::future::Future<Output = f64>>>;
+        let series: [Box<dyn Fn() -> Round>; 5] = [
+            Box::new(move || Box::pin(round(run[0], raw_get.clone()))),
+            Box::new(move || Box::pin(round(run[1], typed_get.clone()))),
+            Box::new(move || Box::pin(round(run[2], cached_get.clone()))),
+            Box::new(move || Box::pin(round(run[3], raw_bb8_get.clone()))),
+            Box::new(move || Box::pin(round(run[4], typed_bb8_get.clone()))),
+        ];
+        let mut results: [Vec<f64>; 5] = Default::default();
         for r in 0..rounds {
-            let (conn, k) = (raw.clone(), keys.clone());
-            raw_mux.push(
-                round(want("raw"), move |id| {
-                    let (mut conn, k) = (conn.clone(), k.clone());
-                    async move {
-                        let v: Option<Vec<u8>> = redis::cmd("GET").arg(&k[id as usize]).query_async(&mut conn).await.unwrap_or_default();
-                        std::hint::black_box(v);
-                    }
-                })
-                .await,
-            );
-            let cache = typed.clone();
-            typed_mux.push(round(want("typed"), move |id| typed_read(cache.clone(), id)).await);
-            let r2 = reader.clone();
-            cached_mux.push(
-                round(want("cached"), move |id| {
-                    let reader = r2.clone();
-                    async move {
-                        std::hint::black_box(reader.read(id).await);
-                    }
-                })
-                .await,
-            );
-            let (pool, k) = (raw_pool.clone(), keys.clone());
-            raw_bb8.push(
-                round(want("raw-bb8"), move |id| {
-                    let (pool, k) = (pool.clone(), k.clone());
-                    async move {
-                        let mut conn = pool.get().await.expect("pool");
-                        let v: Option<Vec<u8>> = redis::cmd("GET").arg(&k[id as usize]).query_async(&mut *conn).await.unwrap_or_default();
-                        std::hint::black_box(v);
-                    }
-                })
-                .await,
-            );
-            let cache = typed_pool.clone();
-            typed_bb8.push(round(want("typed-bb8"), move |id| typed_read(cache.clone(), id)).await);
+            let mut order: Vec<usize> = (0..series.len()).collect();
+            if r % 2 == 1 {
+                order.reverse();
+            }
+            for i in order {
+                results[i].push(series[i]().await);
+            }
+            let [raw_mux, typed_mux, cached_mux, raw_bb8, typed_bb8] = &results;
             println!(
                 "round {r}: raw multiplexed {:>8.0}/s  typed multiplexed {:>8.0}/s  #[cached] {:>8.0}/s  raw bb8 {:>7.0}/s  typed bb8 {:>7.0}/s",
                 raw_mux[r], typed_mux[r], cached_mux[r], raw_bb8[r], typed_bb8[r]
             );
         }
+        let [raw_mux, typed_mux, cached_mux, raw_bb8, typed_bb8] = results;
         let ratios: Vec<f64> = raw_mux.iter().zip(&typed_mux).map(|(r, t)| t / r).collect();
         let pool_ratios: Vec<f64> = raw_bb8.iter().zip(&typed_bb8).map(|(r, t)| t / r).collect();
         let cached_ratios: Vec<f64> = raw_mux.iter().zip(&cached_mux).map(|(r, t)| t / r).collect();
