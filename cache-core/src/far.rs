@@ -55,17 +55,21 @@ impl Far {
                 "the far tier is skipped for a cool-down after repeated failures",
             ));
         }
-        let result = match self.timeout {
-            // A timer per call is not free: it is added only where the store has none.
-            Some(timeout) => match tokio::time::timeout(timeout, call).await {
-                Ok(result) => result,
-                Err(_) => Err(StoreError::new(
-                    StoreErrorKind::Timeout,
-                    format!("{what} took longer than the store timeout of {timeout:?}"),
-                )),
-            },
-            None => call.await,
+        let call = match self.timeout {
+            // A timer per call is not free: it is added only where the store has none. Boxed
+            // with the call, so that the state of every call stays small.
+            Some(timeout) => Box::pin(async move {
+                match tokio::time::timeout(timeout, call).await {
+                    Ok(result) => result,
+                    Err(_) => Err(StoreError::new(
+                        StoreErrorKind::Timeout,
+                        format!("{what} took longer than the store timeout of {timeout:?}"),
+                    )),
+                }
+            }),
+            None => call,
         };
+        let result = call.await;
         match &result {
             Ok(_) => self.breaker.record_success(),
             Err(e) => {

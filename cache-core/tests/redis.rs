@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use cache_core::codec::{Json, Text};
 use cache_core::store::redis::{ConnectionMode, RedisOptions, RedisStore};
-use cache_core::store::{Store, StoreErrorKind};
+use cache_core::store::{Store, StoreEntry, StoreErrorKind, StoreFuture};
 use cache_core::test_util::RedisServer;
 use cache_core::{Cache, CacheKey, KeyPrefix};
 use serde::{Deserialize, Serialize};
@@ -1191,4 +1191,124 @@ async fn the_connection_sends_tcp_keepalives_unless_turned_off() {
         .unwrap();
     assert_eq!(timers_of_connections_to(other.port()), ["00"]);
     drop(without);
+}
+
+/// A user's own far tier that does not bound its calls: Redis underneath, but its reads never
+/// answer (a store stuck behind a dead proxy, say).
+#[derive(Debug)]
+struct StallingReads(RedisStore);
+
+impl Store for StallingReads {
+    fn get<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(std::future::pending())
+    }
+    fn get_many<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, Vec<Option<Vec<u8>>>> {
+        self.0.get_many(keys)
+    }
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Option<Duration>,
+    ) -> StoreFuture<'a, ()> {
+        self.0.set(key, value, ttl)
+    }
+    fn set_many<'a>(&'a self, entries: &'a [StoreEntry]) -> StoreFuture<'a, ()> {
+        self.0.set_many(entries)
+    }
+    fn set_tagged<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Option<Duration>,
+        tags: &'a [String],
+    ) -> StoreFuture<'a, ()> {
+        self.0.set_tagged(key, value, ttl, tags)
+    }
+    fn invalidate_tag<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, u64> {
+        self.0.invalidate_tag(tag)
+    }
+    fn set_hash<'a>(
+        &'a self,
+        key: &'a str,
+        fields: &'a [(String, String)],
+        ttl: Option<Duration>,
+        tags: &'a [String],
+    ) -> StoreFuture<'a, ()> {
+        self.0.set_hash(key, fields, ttl, tags)
+    }
+    fn get_hash<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<(String, String)>>> {
+        self.0.get_hash(key)
+    }
+    fn delete<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, u64> {
+        self.0.delete(keys)
+    }
+    fn delete_prefix<'a>(&'a self, prefix: &'a KeyPrefix) -> StoreFuture<'a, u64> {
+        self.0.delete_prefix(prefix)
+    }
+    fn keys<'a>(&'a self, prefix: &'a KeyPrefix) -> StoreFuture<'a, Vec<String>> {
+        self.0.keys(prefix)
+    }
+    fn increment<'a>(
+        &'a self,
+        key: &'a str,
+        by: i64,
+        ttl: Option<Duration>,
+    ) -> StoreFuture<'a, i64> {
+        self.0.increment(key, by, ttl)
+    }
+    fn throttle<'a>(
+        &'a self,
+        key: &'a str,
+        interval: Duration,
+        burst: u64,
+    ) -> StoreFuture<'a, cache_core::Throttle> {
+        self.0.throttle(key, interval, burst)
+    }
+    fn try_lock<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        lease: Duration,
+    ) -> StoreFuture<'a, bool> {
+        self.0.try_lock(key, token, lease)
+    }
+    fn unlock<'a>(&'a self, key: &'a str, token: &'a str) -> StoreFuture<'a, bool> {
+        self.0.unlock(key, token)
+    }
+    fn ttl<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Option<Duration>>> {
+        self.0.ttl(key)
+    }
+}
+
+#[tokio::test]
+async fn a_store_without_its_own_timeout_is_bounded_by_the_cache() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let store = StallingReads(RedisStore::connect(&url).await.unwrap());
+    let cache = Cache::builder()
+        .far(store)
+        .near(false)
+        .store_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let key = SessionKey("stalled".into());
+    cache.insert(key.clone(), session(1)).await;
+
+    // The read never answers: the cache's own timer ends it as a miss, and the loader serves.
+    let read = tokio::time::timeout(Duration::from_secs(10), cache.get(&key)).await;
+    assert_eq!(read.expect("bounded by the store timeout"), None);
+    assert_eq!(cache.stats().total().store_errors, 1);
+    let loaded = tokio::time::timeout(
+        Duration::from_secs(10),
+        cache.get_with(&key, async { session(2) }),
+    )
+    .await
+    .expect("bounded by the store timeout");
+    assert_eq!(*loaded, session(2));
+    // `get_with` read twice, and both reads timed out: before and after taking the load lease.
+    let counts = cache.stats().total();
+    assert_eq!(
+        (counts.store_errors, counts.misses, counts.loads),
+        (3, 2, 1)
+    );
 }

@@ -198,16 +198,16 @@ impl Cache {
         let Some(far) = self.inner.far.as_ref() else {
             return Ok(None);
         };
+        let (clock, stats) = (&self.inner.clock, &*self.inner.stats);
         let decoded = if <K::Codec as Codec<K::Value>>::HASH {
-            let Some(fields) = self
-                .far_call(ns, "HGETALL", far.store.get_hash(rendered))
-                .await?
-            else {
+            let call = far.store.get_hash(rendered);
+            let Some(fields) = far.call(clock, stats, ns, "HGETALL", call).await? else {
                 return Ok(None);
             };
             <K::Codec as Codec<K::Value>>::decode_fields(&fields)
         } else {
-            let Some(bytes) = self.far_call(ns, "GET", far.store.get(rendered)).await? else {
+            let call = far.store.get(rendered);
+            let Some(bytes) = far.call(clock, stats, ns, "GET", call).await? else {
                 return Ok(None);
             };
             <K::Codec as Codec<K::Value>>::decode(&bytes)
@@ -219,7 +219,8 @@ impl Cache {
                 Ok(Some(value))
             }
             Err(e) => {
-                self.drop_undecodable(ns, rendered, &e).await;
+                // Boxed: rare, and inline its state would weigh on every read's future.
+                Box::pin(self.drop_undecodable(ns, rendered, &e)).await;
                 Ok(None)
             }
         }
