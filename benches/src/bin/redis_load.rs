@@ -4,7 +4,7 @@
 //!
 //! `cargo run --release -p benches --bin redis_load [rounds] [series]`
 //!
-//! With `series` (`raw`, `typed`, `cached`, `raw-bb8` or `typed-bb8`, or several joined by
+//! With `series` (`raw`, `typed`, `cached`, `raw-bb8`, `typed-bb8` or `hand`, or several joined by
 //! commas), only those run (the others print 0): for measuring one series' CPU time per read with
 //! `perf stat -e task-clock` against a server started apart (`REDIS_URL`).
 
@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use bb8_redis::RedisConnectionManager;
 use benches::{Record, RecordKey, concurrent_reads};
+use cache_core::codec::{Codec, Postcard};
 use cache_core::store::redis::{ConnectionMode, RedisOptions, RedisStore};
 use cache_core::test_util::RedisServer;
 use cache_core::{Cache, CacheKey};
@@ -104,6 +105,18 @@ fn main() {
                 std::hint::black_box(reader.read(id).await);
             }
         };
+        // What a hand-written helper does (seed 001's `get_session`): format the key, GET,
+        // decode, share. Not the reference; it shows what a typed read adds to that.
+        let conn = raw.clone();
+        let hand_get = move |id: u64| {
+            let mut conn = conn.clone();
+            async move {
+                let key = format!("record:v1:{id}");
+                let bytes: Option<Vec<u8>> = redis::cmd("GET").arg(&key).query_async(&mut conn).await.unwrap_or_default();
+                let record = bytes.and_then(|b| <Postcard as Codec<Record>>::decode(&b).ok()).map(Arc::new);
+                std::hint::black_box(record);
+            }
+        };
         let (pool, k) = (raw_pool.clone(), keys.clone());
         let raw_bb8_get = move |id: u64| {
             let (pool, k) = (pool.clone(), k.clone());
@@ -115,16 +128,17 @@ fn main() {
         };
         let cache = typed_pool.clone();
         let typed_bb8_get = move |id: u64| typed_read(cache.clone(), id);
-        let run = ["raw", "typed", "cached", "raw-bb8", "typed-bb8"].map(&want);
+        let run = ["raw", "typed", "cached", "raw-bb8", "typed-bb8", "hand"].map(&want);
         type Round = std::pin::Pin<Box<dyn std::future::Future<Output = f64>>>;
-        let series: [Box<dyn Fn() -> Round>; 5] = [
+        let series: [Box<dyn Fn() -> Round>; 6] = [
             Box::new(move || Box::pin(round(run[0], raw_get.clone()))),
             Box::new(move || Box::pin(round(run[1], typed_get.clone()))),
             Box::new(move || Box::pin(round(run[2], cached_get.clone()))),
             Box::new(move || Box::pin(round(run[3], raw_bb8_get.clone()))),
             Box::new(move || Box::pin(round(run[4], typed_bb8_get.clone()))),
+            Box::new(move || Box::pin(round(run[5], hand_get.clone()))),
         ];
-        let mut results: [Vec<f64>; 5] = Default::default();
+        let mut results: [Vec<f64>; 6] = Default::default();
         for r in 0..rounds {
             let mut order: Vec<usize> = (0..series.len()).collect();
             if r % 2 == 1 {
@@ -133,13 +147,19 @@ fn main() {
             for i in order {
                 results[i].push(series[i]().await);
             }
-            let [raw_mux, typed_mux, cached_mux, raw_bb8, typed_bb8] = &results;
+            let [raw_mux, typed_mux, cached_mux, raw_bb8, typed_bb8, hand] = &results;
             println!(
-                "round {r}: raw multiplexed {:>8.0}/s  typed multiplexed {:>8.0}/s  #[cached] {:>8.0}/s  raw bb8 {:>7.0}/s  typed bb8 {:>7.0}/s",
-                raw_mux[r], typed_mux[r], cached_mux[r], raw_bb8[r], typed_bb8[r]
+                "round {r}: raw multiplexed {:>8.0}/s  typed multiplexed {:>8.0}/s  #[cached] {:>8.0}/s  raw bb8 {:>7.0}/s  typed bb8 {:>7.0}/s  hand-written {:>8.0}/s",
+                raw_mux[r], typed_mux[r], cached_mux[r], raw_bb8[r], typed_bb8[r], hand[r]
             );
         }
-        let [raw_mux, typed_mux, cached_mux, raw_bb8, typed_bb8] = results;
+        let [raw_mux, typed_mux, cached_mux, raw_bb8, typed_bb8, hand] = results;
+        let hand_ratios: Vec<f64> = hand.iter().zip(&typed_mux).map(|(h, t)| t / h).collect();
+        println!(
+            "hand-written helper on the shared connection: median {:.0}/s; typed / hand-written per round, median {:.2}",
+            median(hand.clone()),
+            median(hand_ratios),
+        );
         let ratios: Vec<f64> = raw_mux.iter().zip(&typed_mux).map(|(r, t)| t / r).collect();
         let pool_ratios: Vec<f64> = raw_bb8.iter().zip(&typed_bb8).map(|(r, t)| t / r).collect();
         let cached_ratios: Vec<f64> = raw_mux.iter().zip(&cached_mux).map(|(r, t)| t / r).collect();
