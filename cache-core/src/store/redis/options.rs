@@ -96,8 +96,8 @@ impl RedisOptions {
     }
 
     /// Trusts the CA certificate `pem` (PEM bytes) for `rediss://` URLs, instead of the
-    /// system's roots: for a server with a private CA. Needs the `tls` feature and the
-    /// multiplexed mode.
+    /// system's roots: for a server with a private CA. Needs the `tls` feature; applies to the
+    /// shared connection and to a pool's connections alike.
     pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.tls_root_certificate = Some(pem.into());
         self
