@@ -198,16 +198,15 @@ impl Cache {
         let Some(far) = self.inner.far.as_ref() else {
             return Ok(None);
         };
-        let (clock, stats) = (&self.inner.clock, &*self.inner.stats);
         let decoded = if <K::Codec as Codec<K::Value>>::HASH {
             let call = far.store.get_hash(rendered);
-            let Some(fields) = far.call(clock, stats, ns, "HGETALL", call).await? else {
+            let Some(fields) = self.far_call(ns, "HGETALL", call).await? else {
                 return Ok(None);
             };
             <K::Codec as Codec<K::Value>>::decode_fields(&fields)
         } else {
             let call = far.store.get(rendered);
-            let Some(bytes) = far.call(clock, stats, ns, "GET", call).await? else {
+            let Some(bytes) = self.far_call(ns, "GET", call).await? else {
                 return Ok(None);
             };
             <K::Codec as Codec<K::Value>>::decode(&bytes)
