@@ -299,6 +299,54 @@ async fn the_weight_bound_holds() {
     assert!(cache.entry_count() > 16);
 }
 
+/// A key whose weight is mostly its own text: a long URL-like key with a tiny value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct LongKey(String);
+
+impl CacheKey for LongKey {
+    type Value = u8;
+    type Codec = Postcard;
+    const NAMESPACE: &'static str = "long";
+    const POLICY: Policy = Policy::ttl(Duration::from_secs(60));
+    fn write_key(&self, key: &mut KeyWriter<'_>) {
+        key.segment_str(&self.0);
+    }
+}
+
+#[tokio::test]
+async fn a_memory_budget_bounds_one_key_type_and_weighs_its_keys() {
+    let (clock, _) = Clock::mock();
+    let cache = Cache::builder()
+        .max_capacity(100_000)
+        .clock(clock)
+        .build()
+        .unwrap();
+    cache.set_memory_budget::<LongKey>(64 * 1024);
+    // 2000 entries of a 1 KB key and a 1-byte value: 2 MB of keys against a 64 KiB budget.
+    for id in 0..2000 {
+        cache
+            .insert(LongKey(format!("{id:04}{}", "q".repeat(1000))), 1)
+            .await;
+    }
+    // Another key type keeps its share of the entry bound, untouched by the budget.
+    for id in 0..2000 {
+        cache.insert(UserKey(id), "x".repeat(1000)).await;
+    }
+    let long = cache.stats().namespace("long").unwrap().counts.evictions;
+    assert!(long >= 1900, "{long} evictions of long keys");
+    let users = cache
+        .stats()
+        .namespace("user")
+        .map_or(0, |n| n.counts.evictions);
+    assert_eq!(users, 0, "the budget is LongKey's alone");
+    assert!(cache.get(&UserKey(0)).await.is_some());
+    assert!(
+        cache.weighted_size() <= 64 * 1024 + 2048 + 2000,
+        "weight {}",
+        cache.weighted_size()
+    );
+}
+
 #[tokio::test]
 async fn zero_bounds_are_refused() {
     let err = Cache::builder().max_capacity(0).build().unwrap_err();

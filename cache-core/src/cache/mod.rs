@@ -509,6 +509,20 @@ impl Cache {
         self.inner.stats.snapshot()
     }
 
+    /// Bounds the in-process memory of key type `K`'s entries to `max_bytes`, on top of `K`'s
+    /// share of the cache-wide bounds: each entry is weighed as
+    /// [`CacheKey::weigh`] of its value plus [`CacheKey::weigh_key`] plus a fixed overhead,
+    /// and the least recently useful entries of `K` are evicted to stay within it. Other key
+    /// types are not affected. An entry heavier than the budget allows is not kept in process.
+    ///
+    /// The HTTP response cache sets one for its entries, so that URLs with cache-busting query
+    /// strings cannot fill a process's memory.
+    pub fn set_memory_budget<K: CacheKey>(&self, max_bytes: u64) {
+        if let Some(near) = &self.inner.near {
+            near.set_budget::<K>(max_bytes);
+        }
+    }
+
     /// How many entries the in-process tier holds, expired ones not yet removed included.
     pub fn entry_count(&self) -> u64 {
         self.inner.near.as_ref().map_or(0, |near| near.len() as u64)
@@ -711,25 +725,19 @@ impl Cache {
                 now.saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
             })
         };
-        let bound = near.bound();
-        let bytes = match &value {
-            Some(v) if bound.weighs_bytes() => {
-                K::weigh(v) + std::mem::size_of::<K>() + ENTRY_OVERHEAD
-            }
-            _ => std::mem::size_of::<K>() + ENTRY_OVERHEAD,
+        let Some(floor) = near.floor_of::<K>() else {
+            return;
         };
+        let weight = floor.map_or(1, |floor| {
+            let bytes = value.as_deref().map_or(0, K::weigh) + key.weigh_key() + ENTRY_OVERHEAD;
+            u32::try_from((bytes as u64).max(floor)).unwrap_or(u32::MAX)
+        });
         let refresh_at = if value.is_some() {
             deadline(K::POLICY.time_to_refresh())
         } else {
             u64::MAX
         };
-        let entry = TypedValue::new(
-            value,
-            deadline(ttl),
-            bound.weight_of(bytes),
-            refresh_at,
-            tags.as_deref(),
-        );
+        let entry = TypedValue::new(value, deadline(ttl), weight, refresh_at, tags.as_deref());
         near.insert(key, entry);
     }
 }

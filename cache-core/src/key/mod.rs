@@ -81,6 +81,15 @@ pub trait CacheKey: Hash + Eq + Clone + Send + Sync + 'static {
             + <Self::Codec as Codec<Self::Value>>::encode(value).map_or(0, |bytes| bytes.len())
     }
 
+    /// The bytes this key holds, charged with its value when the in-process tier is bounded by
+    /// weight.
+    ///
+    /// The default is the key's own size plus the length of its rendered text, an estimate of
+    /// the heap its fields hold. Override it when a cheaper or more exact figure exists.
+    fn weigh_key(&self) -> usize {
+        std::mem::size_of::<Self>() + self.render().len()
+    }
+
     /// Renders the key: the layout's prefix followed by what [`write_key`](Self::write_key)
     /// writes. Not meant to be overridden.
     fn render(&self) -> String {

@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 pub(crate) use table::MAX_KEY_TYPES;
 use table::TypeTable;
-use typed::TypedStore;
 pub(crate) use typed::TypedValue;
+use typed::{ErasedStore, TypedStore};
 
 use crate::key::{CacheKey, KeyPrefix};
 use crate::stats::{NamespaceId, StatsTable};
@@ -32,32 +32,39 @@ pub(crate) struct Bound {
 }
 
 impl Bound {
-    /// The weight an entry of `bytes` bytes is charged.
-    ///
-    /// With a byte bound `W` over `N` entries, every entry weighs at least `W / N`; a total
-    /// weight of at most `W` then holds both at most `N` entries and at most `W` bytes. The
-    /// same holds for each key type's equal share of both.
-    pub(crate) fn weight_of(&self, bytes: usize) -> u32 {
-        match self.max_bytes {
-            None => 1,
-            Some(w) => {
-                let floor = w.div_ceil(self.max_entries.max(1)).max(1);
-                u32::try_from((bytes as u64).max(floor)).unwrap_or(u32::MAX)
-            }
+    /// The part of the bound one of `types` key types gets: an equal share of the entries and of
+    /// the bytes, the bytes further capped by the key type's own `budget` when it has one.
+    fn share(&self, types: usize, budget: Option<u64>) -> Share {
+        let types = types.max(1) as u64;
+        let bytes = self.max_bytes.map(|w| (w / types).max(1));
+        Share {
+            entries: (self.max_entries / types).max(1),
+            bytes: match (bytes, budget) {
+                (Some(b), Some(own)) => Some(b.min(own).max(1)),
+                (b, own) => b.or(own).map(|b| b.max(1)),
+            },
         }
     }
+}
 
-    pub(crate) fn weighs_bytes(&self) -> bool {
-        self.max_bytes.is_some()
+/// What one key type's store may hold: at most `entries` entries and, when set, `bytes` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Share {
+    pub(crate) entries: u64,
+    pub(crate) bytes: Option<u64>,
+}
+
+impl Share {
+    /// The weight capacity of the store: bytes when bounded by bytes, else entries.
+    pub(crate) fn capacity(&self) -> u64 {
+        self.bytes.unwrap_or(self.entries)
     }
 
-    /// The weight capacity of one of `types` key types.
-    fn share(&self, types: usize) -> u64 {
-        (self.max_bytes.unwrap_or(self.max_entries) / types.max(1) as u64).max(1)
-    }
-
-    fn entries_share(&self, types: usize) -> u64 {
-        (self.max_entries / types.max(1) as u64).max(1)
+    /// The least weight an entry is charged when weighed in bytes, so that a total weight of at
+    /// most the byte bound also holds at most `entries` entries; `None` when every entry
+    /// weighs 1.
+    pub(crate) fn floor(&self) -> Option<u64> {
+        self.bytes.map(|b| b.div_ceil(self.entries).max(1))
     }
 }
 
@@ -77,8 +84,20 @@ impl NearStore {
         }
     }
 
-    pub(crate) fn bound(&self) -> Bound {
-        self.bound
+    /// How an entry of `K` is weighed: `None` when each weighs 1 (no byte bound applies to
+    /// `K`), else the least weight, in bytes, an entry is charged.
+    pub(crate) fn floor_of<K: CacheKey>(&self) -> Option<Option<u64>> {
+        Some(self.typed_or_create::<K>()?.floor())
+    }
+
+    /// Bounds the memory of `K`'s entries to `bytes`, besides its share of the cache-wide
+    /// bound.
+    pub(crate) fn set_budget<K: CacheKey>(&self, bytes: u64) {
+        if let Some(store) = self.typed_or_create::<K>() {
+            store.set_budget(bytes.max(1));
+            let types = self.table.stores().len();
+            store.apply(self.bound.share(types, Some(bytes.max(1))));
+        }
     }
 
     /// The store of `K`, if `K` has been written before.
@@ -95,16 +114,11 @@ impl NearStore {
         let store = self.table.get_or_register(
             |types| {
                 let namespace = stats.namespace(K::NAMESPACE);
-                TypedStore::<K>::new(
-                    bound.entries_share(types),
-                    bound.share(types),
-                    stats.clone(),
-                    namespace,
-                )
+                TypedStore::<K>::new(bound.share(types, None), stats.clone(), namespace)
             },
             |stores| {
                 for store in stores {
-                    store.set_capacity(bound.share(stores.len()));
+                    store.apply(bound.share(stores.len(), store.budget()));
                 }
             },
         );

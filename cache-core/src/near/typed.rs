@@ -6,10 +6,12 @@
 
 use std::cell::Cell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use quick_cache::sync::Cache as QuickCache;
 use quick_cache::{DefaultHashBuilder, Lifecycle, OptionsBuilder, Weighter};
 
+use super::Share;
 use crate::key::{CacheKey, KeyPrefix};
 use crate::stats::{Counter, NamespaceId, StatsTable};
 
@@ -211,20 +213,17 @@ type Map<K> = QuickCache<
 pub(crate) struct TypedStore<K: CacheKey> {
     map: Map<K>,
     pub(crate) namespace: NamespaceId,
+    /// The byte budget of this key type's own; 0 for none.
+    budget: AtomicU64,
+    /// The least weight of an entry in bytes ([`Share::floor`]); 0 when every entry weighs 1.
+    floor: AtomicU64,
 }
 
 impl<K: CacheKey> TypedStore<K> {
-    pub(crate) fn new(
-        estimated_entries: u64,
-        capacity: u64,
-        stats: Arc<StatsTable>,
-        namespace: NamespaceId,
-    ) -> Self {
+    pub(crate) fn new(share: Share, stats: Arc<StatsTable>, namespace: NamespaceId) -> Self {
         let options = OptionsBuilder::new()
-            .estimated_items_capacity(
-                usize::try_from(estimated_entries.max(1)).unwrap_or(usize::MAX),
-            )
-            .weight_capacity(capacity.max(1))
+            .estimated_items_capacity(usize::try_from(share.entries).unwrap_or(usize::MAX))
+            .weight_capacity(share.capacity())
             .build()
             .expect("quick_cache accepts any non-zero capacities");
         let lifecycle = CountEvictions { stats, namespace };
@@ -236,7 +235,21 @@ impl<K: CacheKey> TypedStore<K> {
                 lifecycle,
             ),
             namespace,
+            budget: AtomicU64::new(0),
+            floor: AtomicU64::new(share.floor().unwrap_or(0)),
         }
+    }
+
+    /// `None` when every entry weighs 1, else the least weight of an entry in bytes.
+    pub(crate) fn floor(&self) -> Option<u64> {
+        match self.floor.load(Ordering::Relaxed) {
+            0 => None,
+            floor => Some(floor),
+        }
+    }
+
+    pub(crate) fn set_budget(&self, bytes: u64) {
+        self.budget.store(bytes, Ordering::Relaxed);
     }
 
     #[inline]
@@ -269,7 +282,10 @@ pub(crate) trait ErasedStore: Send + Sync {
     fn remove_tagged(&self, tag: &str, stats: &StatsTable) -> u64;
     /// Whether any key of this type can be in `prefix`.
     fn may_hold(&self, prefix: &KeyPrefix) -> bool;
-    fn set_capacity(&self, capacity: u64);
+    /// The key type's own byte budget, if it has one.
+    fn budget(&self) -> Option<u64>;
+    /// Bounds the store by `share`.
+    fn apply(&self, share: Share);
     fn len(&self) -> usize;
     fn weight(&self) -> u64;
     fn clear(&self);
@@ -318,8 +334,17 @@ impl<K: CacheKey> ErasedStore for TypedStore<K> {
         own.as_str().starts_with(prefix.as_str()) || prefix.as_str().starts_with(own.as_str())
     }
 
-    fn set_capacity(&self, capacity: u64) {
-        self.map.set_capacity(capacity.max(1));
+    fn budget(&self) -> Option<u64> {
+        match self.budget.load(Ordering::Relaxed) {
+            0 => None,
+            bytes => Some(bytes),
+        }
+    }
+
+    fn apply(&self, share: Share) {
+        self.floor
+            .store(share.floor().unwrap_or(0), Ordering::Relaxed);
+        self.map.set_capacity(share.capacity().max(1));
     }
 
     fn len(&self) -> usize {

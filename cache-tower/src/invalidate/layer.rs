@@ -34,7 +34,6 @@ pub(crate) struct Rules {
 pub struct InvalidationLayer {
     cache: Cache,
     rules: Arc<Rules>,
-    scheme: Arc<str>,
 }
 
 impl InvalidationLayer {
@@ -43,7 +42,6 @@ impl InvalidationLayer {
         Self {
             cache,
             rules: Arc::default(),
-            scheme: "http".into(),
         }
     }
 
@@ -78,26 +76,13 @@ impl InvalidationLayer {
         Arc::make_mut(&mut self.rules).purge = Some(purge);
         self
     }
-
-    /// The scheme of requests whose target has none, for [`Invalidate::path`] and purges
-    /// (`http` by default); match the response cache's.
-    #[must_use]
-    pub fn default_scheme(mut self, scheme: &str) -> Self {
-        self.scheme = scheme.into();
-        self
-    }
 }
 
 impl<S> Layer<S> for InvalidationLayer {
     type Service = Invalidation<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Invalidation::from_parts(
-            inner,
-            self.cache.clone(),
-            self.rules.clone(),
-            self.scheme.clone(),
-        )
+        Invalidation::from_parts(inner, self.cache.clone(), self.rules.clone())
     }
 }
 

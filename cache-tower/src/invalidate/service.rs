@@ -16,7 +16,7 @@ use super::future::ResponseFuture;
 use super::layer::Rules;
 use super::purge::Purge;
 use super::rules::Matched;
-use crate::response_cache::{ResponseBody, effective_uri, invalidate_uri, uri_prefix};
+use crate::response_cache::{Published, ResponseBody, effective_uri, invalidate_uri, uri_prefix};
 
 /// The service of an [`InvalidationLayer`](super::InvalidationLayer).
 #[derive(Clone)]
@@ -24,16 +24,14 @@ pub struct Invalidation<S> {
     inner: S,
     cache: Cache,
     rules: Arc<Rules>,
-    scheme: Arc<str>,
 }
 
 impl<S> Invalidation<S> {
-    pub(crate) fn from_parts(inner: S, cache: Cache, rules: Arc<Rules>, scheme: Arc<str>) -> Self {
+    pub(crate) fn from_parts(inner: S, cache: Cache, rules: Arc<Rules>) -> Self {
         Self {
             inner,
             cache,
             rules,
-            scheme,
         }
     }
 
@@ -80,7 +78,9 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let (parts, body) = req.into_parts();
-        let origin = origin_of(&parts, &self.scheme);
+        // The scheme of origin-form targets is the response cache's in front, if any.
+        let scheme = &Published::of(&parts.extensions).default_scheme;
+        let origin = origin_of(&parts, scheme);
         let cache = self.cache.clone();
         if let Some(purge) = self.rules.purge.as_ref().filter(|p| p.is_purge(&parts)) {
             let authorized = (purge.authorize)(&parts);

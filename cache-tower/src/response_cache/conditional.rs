@@ -8,7 +8,7 @@ use std::sync::Arc;
 use http::HeaderMap;
 use http::header::{
     CACHE_CONTROL, CONTENT_LENGTH, CONTENT_LOCATION, DATE, ETAG, EXPIRES, HeaderName, HeaderValue,
-    IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, VARY,
+    IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_UNMODIFIED_SINCE, LAST_MODIFIED, VARY,
 };
 
 use super::entry::Stored;
@@ -38,6 +38,34 @@ fn none_match_hits(headers: &HeaderMap, etag: Option<&HeaderValue>) -> bool {
             tag == b"*" || etag.is_some_and(|etag| weak_eq(tag, etag.as_bytes()))
         })
     })
+}
+
+/// Strong comparison: the opaque tags are equal and neither is weak.
+fn strong_eq(a: &[u8], b: &[u8]) -> bool {
+    matches!((parse_tag(a), parse_tag(b)), (Some((false, x)), Some((false, y))) if x == y)
+}
+
+/// Whether the request's `If-Match` and `If-Unmodified-Since` (RFC 9110 sections 13.1.1,
+/// 13.1.4) hold for `stored`, so that `stored` answers the request as the origin would.
+/// `If-Match` wins over `If-Unmodified-Since`; an invalid date is ignored. When they do not
+/// hold, the cache forwards the request and lets the origin answer (a `412`, which is not
+/// stored).
+pub(crate) fn preconditions_hold(request: &HeaderMap, stored: &Stored) -> bool {
+    if request.contains_key(IF_MATCH) {
+        return request.get_all(IF_MATCH).iter().any(|line| {
+            line.as_bytes().split(|&b| b == b',').any(|tag| {
+                let tag = tag.trim_ascii();
+                tag == b"*" || stored.etag().is_some_and(|e| strong_eq(tag, e.as_bytes()))
+            })
+        });
+    }
+    match single_date(request, IF_UNMODIFIED_SINCE) {
+        None | Some(None) => true,
+        Some(Some(since)) => matches!(
+            single_date(&stored.headers, LAST_MODIFIED),
+            Some(Some(modified)) if modified <= since
+        ),
+    }
 }
 
 /// Whether the client's conditionals say its copy matches `stored`, so a `304` answers it.
@@ -219,6 +247,40 @@ mod tests {
         assert!(!client_has_current(&req(&[(IF_MODIFIED_SINCE, older)]), &s));
         assert!(!client_has_current(
             &req(&[(IF_MODIFIED_SINCE, "garbage")]),
+            &s
+        ));
+    }
+
+    #[test]
+    fn preconditions_use_strong_comparison_and_dates() {
+        let s = stored(Some("\"v1\""), Some(OLD));
+        assert!(preconditions_hold(&HeaderMap::new(), &s));
+        assert!(preconditions_hold(&req(&[(IF_MATCH, "\"x\", \"v1\"")]), &s));
+        assert!(preconditions_hold(&req(&[(IF_MATCH, "*")]), &s));
+        assert!(!preconditions_hold(&req(&[(IF_MATCH, "W/\"v1\"")]), &s));
+        assert!(!preconditions_hold(&req(&[(IF_MATCH, "\"v2\"")]), &s));
+        let weak = stored(Some("W/\"v1\""), None);
+        assert!(!preconditions_hold(&req(&[(IF_MATCH, "\"v1\"")]), &weak));
+        assert!(preconditions_hold(&req(&[(IF_UNMODIFIED_SINCE, NEW)]), &s));
+        assert!(preconditions_hold(&req(&[(IF_UNMODIFIED_SINCE, OLD)]), &s));
+        let older = "Sat, 05 Nov 1994 08:49:37 GMT";
+        assert!(!preconditions_hold(
+            &req(&[(IF_UNMODIFIED_SINCE, older)]),
+            &s
+        ));
+        assert!(preconditions_hold(
+            &req(&[(IF_UNMODIFIED_SINCE, "garbage")]),
+            &s
+        ));
+        // Without Last-Modified the cache cannot tell: the origin decides.
+        let bare = stored(Some("\"v1\""), None);
+        assert!(!preconditions_hold(
+            &req(&[(IF_UNMODIFIED_SINCE, NEW)]),
+            &bare
+        ));
+        // If-Match wins.
+        assert!(preconditions_hold(
+            &req(&[(IF_MATCH, "\"v1\""), (IF_UNMODIFIED_SINCE, older)]),
             &s
         ));
     }

@@ -11,6 +11,21 @@ use http::request::Parts;
 use super::freshness::{Heuristic, Rules};
 use super::storable::StoreRules;
 
+/// A response cache's settings, put in the extensions of every request it forwards, so that
+/// the layers inside it (write-through, invalidation, purge) key and store as it does.
+#[derive(Debug, Clone)]
+pub(crate) struct Published(pub(crate) Arc<Config>);
+
+impl Published {
+    /// The settings of the response cache in front of the request, else the defaults.
+    #[cfg(feature = "invalidate")]
+    pub(crate) fn of(extensions: &http::Extensions) -> Arc<Config> {
+        extensions
+            .get::<Self>()
+            .map_or_else(Arc::default, |p| p.0.clone())
+    }
+}
+
 /// Computes the primary cache key of a request; `None` sends it to the origin uncached.
 pub(crate) type KeyFn = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
 
@@ -25,6 +40,10 @@ pub(crate) struct Config {
     pub(crate) max_variants: usize,
     pub(crate) keep_stale: u64,
     pub(crate) max_ttl: u64,
+    /// The longest primary key kept; a request with a longer one bypasses the cache.
+    pub(crate) max_key: usize,
+    /// The in-process memory budget of stored responses, in bytes.
+    pub(crate) memory: u64,
     pub(crate) name: Arc<str>,
     pub(crate) default_scheme: Arc<str>,
     pub(crate) key: Option<KeyFn>,
@@ -33,6 +52,13 @@ pub(crate) struct Config {
     /// A mocked clock and the wall time it started at; `None` reads the system time.
     pub(crate) clock: Option<(Clock, u64)>,
 }
+
+/// The longest primary key (effective URI) stored by default: 8 KiB, the request-target length
+/// RFC 9112 section 3 recommends every server to support.
+pub(crate) const DEFAULT_MAX_KEY: usize = 8 * 1024;
+
+/// The in-process memory stored responses may take by default: 64 MiB.
+pub(crate) const DEFAULT_MEMORY: u64 = 64 * 1024 * 1024;
 
 impl Default for Config {
     fn default() -> Self {
@@ -46,6 +72,8 @@ impl Default for Config {
             max_variants: 16,
             keep_stale: 300,
             max_ttl: 24 * 3600,
+            max_key: DEFAULT_MAX_KEY,
+            memory: DEFAULT_MEMORY,
             name: "cache-tower".into(),
             default_scheme: "http".into(),
             key: None,
@@ -84,10 +112,11 @@ impl Config {
 
     /// The primary key text of a request, or `None` to bypass the cache.
     pub(crate) fn key_of(&self, parts: &Parts) -> Option<String> {
-        match &self.key {
+        let key = match &self.key {
             Some(f) => f(parts),
             None => super::key::effective_uri(parts, &self.default_scheme),
-        }
+        }?;
+        (key.len() <= self.max_key).then_some(key)
     }
 
     pub(crate) fn with_clock(&mut self, clock: Clock) {
@@ -111,6 +140,8 @@ impl fmt::Debug for Config {
             .field("max_variants", &self.max_variants)
             .field("keep_stale", &self.keep_stale)
             .field("max_ttl", &self.max_ttl)
+            .field("max_key", &self.max_key)
+            .field("memory", &self.memory)
             .field("name", &self.name)
             .field("custom_key", &self.key.is_some())
             .field("collapse", &self.collapse)

@@ -37,6 +37,10 @@ impl CacheKey for ResponseKey {
         key.segment_str(&self.uri);
     }
 
+    fn weigh_key(&self) -> usize {
+        std::mem::size_of::<Self>() + self.uri.len()
+    }
+
     fn weigh(value: &Variants) -> usize {
         value.0.iter().map(|v| v.weight()).sum::<usize>() + std::mem::size_of::<Variants>()
     }
@@ -148,7 +152,13 @@ impl Stored {
             .iter()
             .map(|(n, v)| n.as_str().len() + v.len() + 32)
             .sum();
-        std::mem::size_of::<Self>() + headers + self.body.len()
+        let secondary: usize = self
+            .secondary
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.as_ref().map_or(0, Bytes::len) + 32)
+            .sum();
+        let tags: usize = self.tags.iter().map(|t| t.len() + 24).sum();
+        std::mem::size_of::<Self>() + headers + secondary + tags + self.body.len()
     }
 }
 

@@ -103,7 +103,9 @@ pub(crate) fn fast_hit<ReqBody, B: Body>(
     };
     let now = config.now();
     let age = stored.age(now);
-    if reuse(&stored.freshness, age, &dirs) != Reuse::Fresh {
+    if reuse(&stored.freshness, age, &dirs) != Reuse::Fresh
+        || !conditional::preconditions_hold(req.headers(), stored)
+    {
         return Err((req, Some(variants)));
     }
     let head = req.method() == Method::HEAD;
@@ -127,6 +129,10 @@ where
     ResBody::Error: Send,
 {
     let config = ctx.config.clone();
+    let mut req = req;
+    // Layers inside (write-through, invalidation, purge) store and key with these settings.
+    req.extensions_mut()
+        .insert(super::config::Published(config.clone()));
     let method = req.method().clone();
     if method != Method::GET && method != Method::HEAD {
         return other_method(ctx, req).await;
@@ -237,6 +243,17 @@ where
     ResBody::Error: Send,
 {
     let config = ctx.config.clone();
+    if !conditional::preconditions_hold(req.headers(), &stored) {
+        // The client's If-Match or If-Unmodified-Since fails for what is stored: the origin
+        // answers it (a 412 is not stored; a 200 is the new representation).
+        meta.headers = req.headers().clone();
+        let mut status = CacheStatus::forwarded(Fwd::Request);
+        status.detail = Some("precondition");
+        let existing = (key.head == meta.head).then_some(variants);
+        let mut ctx = ctx;
+        let own = meta.key(meta.head);
+        return Ok(fetch(&mut ctx, req, &meta, own, existing, status).await?.0);
+    }
     let now = config.now();
     let age = stored.age(now);
     let ttl = ttl_of(&stored, now);
@@ -309,7 +326,7 @@ where
 async fn validate<S, ReqBody, ResBody>(
     mut ctx: Ctx<S>,
     mut req: Request<ReqBody>,
-    meta: Meta,
+    mut meta: Meta,
     key: ResponseKey,
     variants: Arc<Variants>,
     stored: Arc<Stored>,
@@ -324,6 +341,14 @@ where
     ResBody::Error: Send,
 {
     let config = ctx.config.clone();
+    // A HEAD that validates a stored GET asks the origin with GET: a 200 then brings the body
+    // that replaces the stored one, and a HEAD's empty answer never does (the client still
+    // gets no body).
+    let client_head = meta.head;
+    if meta.head && !key.head {
+        *req.method_mut() = Method::GET;
+        meta.head = false;
+    }
     // The client's own conditionals are answered here, from the validated response.
     let headers = req.headers_mut();
     headers.remove(IF_NONE_MATCH);
@@ -371,7 +396,7 @@ where
                 &config,
                 &chosen,
                 chosen.age(now),
-                meta.head,
+                client_head,
                 &meta.headers,
                 status,
             ));
@@ -380,7 +405,7 @@ where
             if !matches!(response.status().as_u16(), 500 | 502 | 503 | 504)
                 || !stored.freshness.stale_on_error(age)
             {
-                return Ok(store_response(
+                let (response, _) = store_response(
                     &ctx.cache,
                     &config,
                     response,
@@ -390,8 +415,11 @@ where
                     request_time,
                     status,
                 )
-                .await
-                .0);
+                .await;
+                if client_head && !meta.head {
+                    return Ok(response.map(|_| ResponseBody::empty()));
+                }
+                return Ok(response);
             }
             status.fwd_status = Some(response.status().as_u16());
             None
@@ -418,7 +446,7 @@ where
                 &config,
                 &stored,
                 age,
-                meta.head,
+                client_head,
                 &meta.headers,
                 status,
             ))
@@ -559,7 +587,7 @@ where
     let (mut parts, body) = response.into_parts();
     status.fwd_status = Some(parts.status.as_u16());
     let tags = super::tags::take(&mut parts.headers, config.expose_tags);
-    let candidate = storable(config, meta, &parts, response_time);
+    let candidate = storable(config, meta, &parts, response_time, None);
     let declared = parts
         .headers
         .get(CONTENT_LENGTH)
@@ -571,16 +599,7 @@ where
         }
         Some((freshness, secondary)) => match buffer(body, config.max_body).await {
             Buffered::Complete(bytes) => {
-                let mut headers = stored_headers(&parts.headers);
-                if !headers.contains_key(DATE) {
-                    headers.insert(DATE, http_date(response_time));
-                }
-                if !meta.head && !headers.contains_key(CONTENT_LENGTH) {
-                    // The stored body is whole; saying so spares every answer a header insert
-                    // (and a copy of the map growing) downstream.
-                    headers.insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-                }
-                reserve_answer_fields(&mut headers);
+                let headers = headers_to_store(&parts.headers, &bytes, meta.head, response_time);
                 let stored = Stored {
                     status: parts.status,
                     headers,
@@ -610,18 +629,41 @@ where
     (Response::from_parts(parts, body), status.stored)
 }
 
+/// The fields a response is stored with: without those never stored (section 3.1), with a
+/// `Date`, the length of a whole body, and the placeholders every answer rewrites.
+fn headers_to_store(
+    response: &HeaderMap,
+    body: &[u8],
+    head: bool,
+    response_time: u64,
+) -> HeaderMap {
+    let mut headers = stored_headers(response);
+    if !headers.contains_key(DATE) {
+        headers.insert(DATE, http_date(response_time));
+    }
+    if !head && !headers.contains_key(CONTENT_LENGTH) {
+        // The stored body is whole; saying so spares every answer a header insert (and a copy
+        // of the map growing) downstream.
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    }
+    reserve_answer_fields(&mut headers);
+    headers
+}
+
 /// The freshness and secondary key of a response the rules allow to store, else `None`.
+/// `default_lifetime` is the freshness given to a response that states none (write-through's).
 fn storable(
     config: &Config,
     meta: &Meta,
     parts: &http::response::Parts,
     response_time: u64,
+    default_lifetime: Option<u64>,
 ) -> Option<(Freshness, vary::Secondary)> {
     let (dirs, targeted) = match Directives::targeted(&parts.headers, &config.targeted) {
         Some(dirs) => (dirs, true),
         None => (Directives::from_headers(&parts.headers), false),
     };
-    let freshness = Freshness::of(
+    let mut freshness = Freshness::of(
         parts.status,
         &parts.headers,
         &dirs,
@@ -629,6 +671,14 @@ fn storable(
         config.freshness_rules(),
         response_time,
     );
+    if let Some(lifetime) = default_lifetime
+        && freshness.lifetime == 0
+        && !dirs.no_cache
+        && dirs.max_age.is_none()
+        && dirs.s_maxage.is_none()
+    {
+        freshness.lifetime = lifetime;
+    }
     let method = if meta.head { Method::HEAD } else { Method::GET };
     let verdict = check(
         &Exchange {
@@ -650,8 +700,9 @@ fn storable(
         return None;
     }
     let mut names = vary::names(&parts.headers)?;
-    if dirs.private && !config.shared {
-        // A private response is only ever reused for the same credentials.
+    if !config.shared {
+        // In private mode every response is reused only for the same credentials, whether
+        // the origin marked it `private` or forgot to.
         for name in [http::header::AUTHORIZATION, COOKIE] {
             if !names.contains(&name) {
                 names.push(name);
@@ -894,48 +945,44 @@ pub(crate) struct WrittenThrough(pub(crate) String);
 
 /// Stores `body` with the response `headers` as the fresh `GET` response of `uri` (RFC 9111
 /// section 4.4 allows a cache to store what an unsafe request's response says the new state
-/// is): fresh for what its headers say, else for `fallback` seconds.
+/// is), under the rules and settings `config` of the response cache that will serve it: what a
+/// `GET` of `uri` with the mutating `request`'s headers would have been allowed to store, fresh
+/// for what its headers say, else for `fallback` seconds. Says whether it was stored.
 #[cfg(feature = "write-through")]
 pub(crate) async fn write_representation(
     cache: &Cache,
+    config: &Config,
+    request: &http::request::Parts,
     uri: String,
     response: &HeaderMap,
     body: bytes::Bytes,
     fallback: u64,
-) {
-    let config = Config::default();
+) -> bool {
+    if vary::names(response).is_none_or(|names| !names.is_empty()) {
+        // Which request headers a later GET would vary on is unknown here; store nothing
+        // rather than a variant for the wrong ones.
+        return false;
+    }
     let now = config.now();
-    let mut headers = stored_headers(response);
+    let meta = Meta {
+        head: false,
+        headers: request.headers.clone(),
+        dirs: if config.ignore_request_directives {
+            Directives::default()
+        } else {
+            Directives::from_headers(&request.headers)
+        },
+        uri,
+    };
+    let (mut parts, ()) = Response::new(()).into_parts();
+    parts.headers = response.clone();
+    let Some((freshness, secondary)) = storable(config, &meta, &parts, now, Some(fallback)) else {
+        return false;
+    };
+    let mut headers = headers_to_store(&parts.headers, &body, false, now);
     let tags = super::tags::take(&mut headers, false);
     headers.remove(CONTENT_LOCATION);
     headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-    if !headers.contains_key(DATE) {
-        headers.insert(DATE, http_date(now));
-    }
-    reserve_answer_fields(&mut headers);
-    let dirs = Directives::from_headers(&headers);
-    if dirs.no_store || dirs.private {
-        return;
-    }
-    let mut freshness = Freshness::of(
-        StatusCode::OK,
-        &headers,
-        &dirs,
-        false,
-        config.freshness_rules(),
-        now,
-    );
-    if freshness.lifetime == 0 && !dirs.no_cache && dirs.max_age.is_none() {
-        freshness.lifetime = fallback;
-    }
-    let Some(names) = vary::names(&headers) else {
-        return;
-    };
-    if !names.is_empty() {
-        // Which request headers a later GET would vary on is unknown here; store nothing
-        // rather than a variant for the wrong ones.
-        return;
-    }
     let stored = Stored {
         status: StatusCode::OK,
         headers,
@@ -943,14 +990,10 @@ pub(crate) async fn write_representation(
         response_time: now,
         initial_age: 0,
         freshness,
-        secondary: Vec::new(),
+        secondary,
         tags,
     };
-    save(
-        &cache.clone(),
-        &config,
-        ResponseKey { head: false, uri },
-        Variants(vec![Arc::new(stored)]),
-    )
-    .await;
+    let key = meta.key(false);
+    save(cache, config, key, Variants(vec![Arc::new(stored)])).await;
+    true
 }

@@ -4,23 +4,34 @@ use http::header::HOST;
 use http::request::Parts;
 
 /// The effective request URI (RFC 9110 section 7.1): scheme, lower-cased authority (from the
-/// request target, else `Host`), path and query. `None` when no authority can be told, so that
-/// a request never shares an entry with another host's.
+/// request target, else `Host`), path and query.
+///
+/// `None`, so that the request is neither answered from nor stored in the cache, when no single
+/// authority can be told: no authority at all, several `Host` lines, a `Host` that is not a
+/// plain `host[:port]`, or an absolute-form target (`GET http://a.example/`) whose authority
+/// disagrees with `Host: b.example`. An origin may answer such a request for either host, so
+/// neither key would be safe to store it under.
 pub(crate) fn effective_uri(parts: &Parts, default_scheme: &str) -> Option<String> {
     let uri = &parts.uri;
     let scheme = uri.scheme_str().unwrap_or(default_scheme);
-    let authority = match uri.authority() {
-        Some(a) => a.as_str().as_bytes(),
-        None => {
-            let host = parts.headers.get(HOST)?.as_bytes();
-            if !valid_host(host) {
-                return None;
-            }
-            host
+    let mut hosts = parts.headers.get_all(HOST).iter();
+    let host = hosts.next().map(http::HeaderValue::as_bytes);
+    if hosts.next().is_some() || host.is_some_and(|h| !valid_host(h)) {
+        return None;
+    }
+    let authority = match (uri.authority(), host) {
+        (Some(target), Some(host)) if !same_authority(target.as_str().as_bytes(), host, scheme) => {
+            return None;
         }
+        (Some(target), _) => target.as_str().as_bytes(),
+        (None, host) => host?,
     };
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let path = if path.is_empty() { "/" } else { path };
+    // `a.example:80` and `a.example` are one authority over http.
+    let authority = authority
+        .strip_suffix(default_port(scheme))
+        .unwrap_or(authority);
     let mut out = String::with_capacity(scheme.len() + authority.len() + path.len() + 3);
     out.extend(scheme.chars().map(|c| c.to_ascii_lowercase()));
     out.push_str("://");
@@ -32,6 +43,24 @@ pub(crate) fn effective_uri(parts: &Parts, default_scheme: &str) -> Option<Strin
     );
     out.push_str(path);
     Some(out)
+}
+
+/// Whether two authorities name the same host and port, ignoring case and the scheme's
+/// default port (`a.example` and `A.example:80` over `http`).
+fn same_authority(a: &[u8], b: &[u8], scheme: &str) -> bool {
+    let port = default_port(scheme);
+    let a = a.strip_suffix(port).unwrap_or(a);
+    let b = b.strip_suffix(port).unwrap_or(b);
+    a.eq_ignore_ascii_case(b)
+}
+
+/// `:443` for `https`, else `:80`.
+fn default_port(scheme: &str) -> &'static [u8] {
+    if scheme.eq_ignore_ascii_case("https") {
+        b":443"
+    } else {
+        b":80"
+    }
 }
 
 /// Whether a `Host` value is a plain `host[:port]` (RFC 9110 section 7.2): registered-name,
@@ -121,6 +150,22 @@ mod tests {
         );
         assert!(effective_uri(&parts("/a", None), "http").is_none());
         assert!(effective_uri(&parts("/a", Some("bad host")), "http").is_none());
+    }
+
+    #[test]
+    fn a_target_authority_must_agree_with_host() {
+        let agree = parts("http://A.example/x", Some("a.example:80"));
+        assert_eq!(effective_uri(&agree, "http").unwrap(), "http://a.example/x");
+        let tls = parts("https://a.example/x", Some("a.example:443"));
+        assert_eq!(effective_uri(&tls, "http").unwrap(), "https://a.example/x");
+        assert!(effective_uri(&parts("http://a.example/", Some("b.example")), "http").is_none());
+        assert!(effective_uri(&parts("http://a.example/", Some("a.example:81")), "http").is_none());
+        let mut twice = parts("/x", Some("a.example"));
+        twice
+            .headers
+            .append(HOST, http::HeaderValue::from_static("b.example"));
+        assert!(effective_uri(&twice, "http").is_none());
+        assert!(effective_uri(&parts("http://a.example/", Some("bad host")), "http").is_none());
     }
 
     #[test]

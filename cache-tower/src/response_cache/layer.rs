@@ -6,7 +6,8 @@ use cache_core::Cache;
 use tower_layer::Layer;
 
 use super::collapse::Flights;
-use super::config::Config;
+use super::config::{Config, DEFAULT_MEMORY};
+use super::entry::ResponseKey;
 use super::service::ResponseCache;
 use super::setters::config_setters;
 
@@ -23,6 +24,7 @@ pub struct ResponseCacheLayer {
 impl ResponseCacheLayer {
     /// A layer storing responses in `cache`, with the defaults of a shared cache.
     pub fn new(cache: Cache) -> Self {
+        cache.set_memory_budget::<ResponseKey>(DEFAULT_MEMORY);
         Self {
             cache,
             config: Arc::default(),

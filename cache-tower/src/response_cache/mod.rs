@@ -12,11 +12,11 @@
 //!
 //! | rule | source |
 //! |---|---|
-//! | key: method and effective request URI (or [`cache_key`](ResponseCacheLayer::cache_key)); `Vary` selects among variants, `Vary: *` never matches; `HEAD` is answered from a stored `GET` | RFC 9111 §4, §4.1 |
-//! | storing: final understood statuses; no `no-store`; no `private` (unless [`private_cache`](ResponseCacheLayer::private_cache)); `Authorization` only with `public`, `s-maxage` or `must-revalidate`; hop-by-hop and `Connection` fields stripped; no `Set-Cookie` | RFC 9111 §3 |
+//! | key: method and effective request URI (or [`cache_key`](ResponseCacheLayer::cache_key)); `Vary` selects among variants, `Vary: *` never matches; `HEAD` is answered from a stored `GET`, and a `HEAD` that must validate one asks the origin with `GET` | RFC 9111 §4, §4.1 |
+//! | storing: final statuses any client would get (not `206`, `412`, `416`, nor errors other than the heuristically cacheable `404`, `405`, `410`, `414`, `501`; unknown statuses only with explicit freshness); no `no-store`; no `private` (unless [`private_cache`](ResponseCacheLayer::private_cache)); `Authorization` only with `public`, `s-maxage` or `must-revalidate`; hop-by-hop and `Connection` fields stripped; no `Set-Cookie` | RFC 9111 §3 |
 //! | freshness: `s-maxage`, `max-age`, `Expires` − `Date`, then (opt-in) heuristic; invalid or repeated values are stale; `Age` computed and sent on every stored answer | RFC 9111 §4.2 |
 //! | `no-cache`, `must-revalidate`, `proxy-revalidate`, `s-maxage`: no stale reuse without validation; `504` when the origin cannot be reached for it | RFC 9111 §4.2.4, §5.2.2 |
-//! | validation with the stored validators, `304` freshening the right stored responses; client conditionals answered with `304` from storage | RFC 9111 §4.3, RFC 9110 §13 |
+//! | validation with the stored validators, `304` freshening the right stored responses; client conditionals answered with `304` from storage; a client's `If-Match` / `If-Unmodified-Since` that the stored response fails goes to the origin | RFC 9111 §4.3, RFC 9110 §13 |
 //! | `stale-while-revalidate` (one background revalidation), `stale-if-error` | RFC 5861 |
 //! | request `no-cache`, `no-store`, `max-age`, `max-stale`, `min-fresh`, `only-if-cached` (can be [ignored](ResponseCacheLayer::ignore_request_directives)) | RFC 9111 §5.2.1 |
 //! | `CDN-Cache-Control` and other [targeted fields](ResponseCacheLayer::targeted_fields) before `Cache-Control` | RFC 9213 |
@@ -28,8 +28,18 @@
 //! # What it never does
 //!
 //! - serve a response stored for other credentials: `private` is not stored by a shared cache,
-//!   and in private mode it varies on `Authorization` and `Cookie`;
+//!   and in private mode every response is kept apart by the request's `Authorization` and
+//!   `Cookie`;
+//! - serve one host's response for another: a request whose absolute-form target names
+//!   another authority than its `Host` (`GET http://a.example/` with `Host: b.example`), or
+//!   with several `Host` lines, goes to the origin uncached (`Cache-Status: ...; fwd=bypass`),
+//!   and write-through and purges take no key from it;
+//! - store a `HEAD` answer as a `GET`'s, or an answer to one client's range or precondition;
 //! - replay `Set-Cookie`;
+//! - grow without bound: stored responses take at most
+//!   [`max_memory`](ResponseCacheLayer::max_memory) of process memory (64 MiB by default),
+//!   and URLs longer than [`max_key_size`](ResponseCacheLayer::max_key_size) (8 KiB) are not
+//!   stored;
 //! - change the origin's response because storage failed: a dead Redis is a miss, and a body
 //!   larger than [`max_body_size`](ResponseCacheLayer::max_body_size) streams through untouched.
 //!
@@ -84,6 +94,8 @@ mod tags;
 mod vary;
 
 pub use body::ResponseBody;
+#[cfg(feature = "invalidate")]
+pub(crate) use config::{Config, Published};
 #[cfg(feature = "write-through")]
 pub(crate) use flow::{WrittenThrough, write_representation};
 #[cfg(feature = "invalidate")]

@@ -10,7 +10,8 @@ use tower_service::Service;
 
 use super::body::ResponseBody;
 use super::collapse::Flights;
-use super::config::Config;
+use super::config::{Config, DEFAULT_MEMORY};
+use super::entry::ResponseKey;
 use super::flow::{Ctx, fast_hit, handle};
 use super::future::ResponseFuture;
 use super::layer::ResponseCacheLayer;
@@ -28,6 +29,7 @@ pub struct ResponseCache<S> {
 impl<S> ResponseCache<S> {
     /// Caches `inner`'s responses in `cache`, with the defaults of a shared cache.
     pub fn new(inner: S, cache: Cache) -> Self {
+        cache.set_memory_budget::<ResponseKey>(DEFAULT_MEMORY);
         Self::from_parts(inner, cache, Arc::default(), Arc::default())
     }
 

@@ -1,5 +1,6 @@
 //! The builder methods shared by [`ResponseCacheLayer`](super::ResponseCacheLayer) and
-//! [`ResponseCache`](super::ResponseCache): both hold an `Arc<Config>` named `config`.
+//! [`ResponseCache`](super::ResponseCache): both hold an `Arc<Config>` named `config` and the
+//! `Cache` named `cache`.
 
 /// Expands to the option setters, documented once for both types.
 macro_rules! config_setters {
@@ -60,6 +61,30 @@ macro_rules! config_setters {
         #[must_use]
         pub fn max_body_size(mut self, bytes: usize) -> Self {
             std::sync::Arc::make_mut(&mut self.config).max_body = bytes;
+            self
+        }
+
+        /// The in-process memory stored responses may take, in bytes (64 MiB by default):
+        /// past it, the least recently useful responses are evicted, so that URLs with
+        /// cache-busting query strings cannot fill the process's memory. Each response is
+        /// weighed with its URL, headers and body. It applies to the [`Cache`](cache_core::Cache)'s
+        /// in-process tier, for every response cache on that `Cache`
+        /// ([`Cache::set_memory_budget`](cache_core::Cache::set_memory_budget)); Redis is
+        /// bounded by its own `maxmemory`.
+        #[must_use]
+        pub fn max_memory(mut self, bytes: u64) -> Self {
+            self.cache
+                .set_memory_budget::<super::entry::ResponseKey>(bytes);
+            std::sync::Arc::make_mut(&mut self.config).memory = bytes;
+            self
+        }
+
+        /// The longest primary key (by default the effective request URI) a response is
+        /// stored under: 8 KiB by default. Requests with longer URLs go to the origin and are
+        /// not stored.
+        #[must_use]
+        pub fn max_key_size(mut self, bytes: usize) -> Self {
+            std::sync::Arc::make_mut(&mut self.config).max_key = bytes;
             self
         }
 

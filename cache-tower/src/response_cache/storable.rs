@@ -42,8 +42,11 @@ pub(crate) fn check(x: &Exchange<'_>, rules: StoreRules) -> Result<(), &'static 
     if !rules.ignore_request && x.request_dirs.no_store {
         return Err("request no-store");
     }
-    if !understood(x.status) {
+    if !shareable(x.status) {
         return Err("status");
+    }
+    if x.dirs.must_understand && !understood(x.status) {
+        return Err("status not understood");
     }
     // must-understand overrides no-store for a status the cache understands (section 5.2.2.3).
     if x.dirs.no_store && !x.dirs.must_understand {
@@ -87,8 +90,23 @@ pub(crate) fn check(x: &Exchange<'_>, rules: StoreRules) -> Result<(), &'static 
     Ok(())
 }
 
+/// Final statuses whose responses may be shared: any `2xx` or `3xx` but `206` (a part, for one
+/// client's `Range`) and `304` (never stored as such), and of the error statuses only those
+/// defined as heuristically cacheable (`404`, `405`, `410`, `414`, `501`). Other errors (`400`,
+/// `401`, `403`, `412` and `416` answering one client's precondition or range, `429`, `500`,
+/// `503`...) describe one client's request or a passing state of the server, and are not
+/// stored even when the origin sends a blanket `max-age`. Statuses the cache does not know
+/// (`299`) are stored only with explicit freshness, as the rules below require.
+fn shareable(status: StatusCode) -> bool {
+    match status.as_u16() {
+        206 | 304 => false,
+        200..=399 => true,
+        _ => heuristically_cacheable(status),
+    }
+}
+
 /// Final statuses whose semantics the cache knows (RFC 9110 section 15), except `206` and `304`,
-/// which are never stored as such.
+/// which are never stored as such; `must-understand` responses need one of these.
 fn understood(status: StatusCode) -> bool {
     matches!(
         status.as_u16(),
@@ -200,7 +218,17 @@ mod tests {
             Err("method")
         );
         assert_eq!(verdict(Method::GET, &none, 206, &ok, SHARED), Err("status"));
-        assert_eq!(verdict(Method::GET, &none, 299, &ok, SHARED), Err("status"));
+        // An unknown status with explicit freshness may be stored; without, it may not.
+        assert_eq!(verdict(Method::GET, &none, 299, &ok, SHARED), Ok(()));
+        assert_eq!(
+            verdict(Method::GET, &none, 299, &h(&[("etag", "\"x\"")]), SHARED),
+            Err("no freshness")
+        );
+        let mu = h(&[("cache-control", "max-age=60, must-understand")]);
+        assert_eq!(
+            verdict(Method::GET, &none, 299, &mu, SHARED),
+            Err("status not understood")
+        );
         let nostore = h(&[("cache-control", "no-store")]);
         assert_eq!(
             verdict(Method::GET, &ok_req("no-store"), 200, &ok, SHARED),
@@ -251,6 +279,28 @@ mod tests {
         );
         let tagged = h(&[("etag", "\"x\"")]);
         assert_eq!(verdict(Method::GET, &none, 200, &tagged, SHARED), Ok(()));
+    }
+
+    #[test]
+    fn only_errors_any_client_would_get_are_stored() {
+        let none = HeaderMap::new();
+        let blanket = h(&[("cache-control", "max-age=3600")]);
+        for status in [
+            400, 401, 403, 409, 412, 416, 429, 500, 502, 503, 504, 599, 499,
+        ] {
+            assert_eq!(
+                verdict(Method::GET, &none, status, &blanket, SHARED),
+                Err("status"),
+                "{status}"
+            );
+        }
+        for status in [404, 405, 410, 414, 501, 301, 308] {
+            assert_eq!(
+                verdict(Method::GET, &none, status, &blanket, SHARED),
+                Ok(()),
+                "{status}"
+            );
+        }
     }
 
     fn ok_req(cc: &'static str) -> HeaderMap {

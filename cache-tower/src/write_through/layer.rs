@@ -37,7 +37,6 @@ pub(crate) struct Settings {
     pub(crate) rules: Vec<Rule>,
     pub(crate) fresh_for: u64,
     pub(crate) max_body: usize,
-    pub(crate) scheme: Arc<str>,
 }
 
 /// Writes what successful `PUT` and `PATCH` requests return into the cache, so that the next
@@ -51,8 +50,13 @@ pub(crate) struct Settings {
 ///   `Content-Location`;
 /// - [`typed`](Self::typed) writes values taken from the body into typed keys.
 ///
-/// The stored response is fresh for what its own `Cache-Control` says, else for
-/// [`fresh_for`](Self::fresh_for); `no-store` and `private` responses are never stored.
+/// A representation is stored only where the response cache in front would have stored the
+/// answer to a `GET` of it with the mutating request's headers, and with that cache's settings
+/// (its maximum TTL, clock, private mode, `Set-Cookie` rule, default scheme and targeted
+/// fields): never a `no-store` response, never a `private` one in a shared cache, never one
+/// that sets cookies (unless that cache stores them, stripped), never one to a request with
+/// `Authorization` unless the response is `public`, `s-maxage` or `must-revalidate`. It is
+/// fresh for what its own headers say, else for [`fresh_for`](Self::fresh_for).
 #[derive(Clone)]
 pub struct WriteThroughLayer {
     cache: Cache,
@@ -69,7 +73,6 @@ impl WriteThroughLayer {
                 rules: Vec::new(),
                 fresh_for: 60,
                 max_body: 1 << 20,
-                scheme: "http".into(),
             }),
         }
     }
@@ -127,13 +130,6 @@ impl WriteThroughLayer {
     #[must_use]
     pub fn max_body_size(mut self, bytes: usize) -> Self {
         Arc::make_mut(&mut self.settings).max_body = bytes;
-        self
-    }
-
-    /// The scheme of requests whose target has none (`http`); match the response cache's.
-    #[must_use]
-    pub fn default_scheme(mut self, scheme: &str) -> Self {
-        Arc::make_mut(&mut self.settings).scheme = scheme.into();
         self
     }
 }

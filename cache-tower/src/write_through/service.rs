@@ -16,7 +16,8 @@ use crate::invalidate::Matched;
 use crate::invalidate::ResponseFuture;
 use crate::response_cache::body::{Buffered, buffer};
 use crate::response_cache::{
-    ResponseBody, WrittenThrough, effective_uri, head_copy, origin_of, write_representation,
+    Config, Published, ResponseBody, WrittenThrough, effective_uri, head_copy, origin_of,
+    write_representation,
 };
 
 /// The service of a [`WriteThroughLayer`](super::WriteThroughLayer).
@@ -82,21 +83,23 @@ where
         }
         let (parts, body) = req.into_parts();
         let head = head_copy(&parts);
+        let config = Published::of(&parts.extensions);
         let req = Request::from_parts(parts, body);
         let cache = self.cache.clone();
         let settings = self.settings.clone();
         ResponseFuture::new(Box::pin(async move {
             let response = inner.call(req).await?;
-            Ok(write_through(&cache, &settings, &head, response).await)
+            Ok(write_through(&cache, &settings, &config, &head, response).await)
         }))
     }
 }
 
 /// The response for the client, with what it carries written into the cache when the rules
-/// say so.
+/// (and the settings `config` of the response cache in front) say so.
 async fn write_through<B: Body + Unpin>(
     cache: &Cache,
     settings: &Settings,
+    config: &Config,
     head: &Parts,
     response: Response<B>,
 ) -> Response<ResponseBody<B>> {
@@ -119,7 +122,7 @@ async fn write_through<B: Body + Unpin>(
             Action::Typed(write) => typed.push((write.clone(), matched.params)),
         }
     }
-    let target = effective_uri(head, &settings.scheme);
+    let target = effective_uri(head, &config.default_scheme);
     let origin = target.as_deref().map(origin_of);
     let declared = response
         .headers()
@@ -142,15 +145,18 @@ async fn write_through<B: Body + Unpin>(
         Buffered::Complete(bytes) => bytes,
         Buffered::Partial(body) => return Response::from_parts(parts, body),
     };
-    if let Some(uri) = representation.filter(|_| !bytes.is_empty()) {
-        write_representation(
+    if let Some(uri) = representation.filter(|_| !bytes.is_empty())
+        && write_representation(
             cache,
+            config,
+            head,
             uri.clone(),
             &parts.headers,
             bytes.clone(),
             settings.fresh_for,
         )
-        .await;
+        .await
+    {
         parts.extensions.insert(WrittenThrough(uri));
     }
     for (write, params) in typed {

@@ -69,6 +69,16 @@ impl Script {
         self.calls.load(Ordering::SeqCst)
     }
 
+    /// The method of every request the origin saw, in order.
+    pub fn methods(&self) -> Vec<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(m, _, _)| m.to_string())
+            .collect()
+    }
+
     /// The headers of the `n`th request the origin saw.
     pub fn request(&self, n: usize) -> HeaderMap {
         self.seen.lock().unwrap()[n].2.clone()
@@ -176,4 +186,96 @@ pub async fn send(router: &Router, method: Method, path: &str, headers: &[(&str,
 
 pub async fn get(router: &Router, path: &str) -> Got {
     send(router, Method::GET, path, &[]).await
+}
+
+/// Serves `router` on a fresh loopback port, one hyper HTTP/1.1 connection per client.
+pub async fn serve(router: Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(router.clone());
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// Sends `head` (the request line and header lines, without the blank line) and `body` as
+/// written, over a new TCP connection to `addr`, and reads the whole answer: for requests no
+/// well-behaved client library would send, such as an absolute-form target with another
+/// `Host`. `head_request` says the answer has no body whatever its length says.
+pub async fn raw(addr: std::net::SocketAddr, head: &str, body: &str, head_request: bool) -> Got {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let text = format!(
+        "{head}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(text.as_bytes()).await.unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).await.unwrap();
+    let split = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete response head");
+    let head = std::str::from_utf8(&bytes[..split]).unwrap();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap();
+    let status = StatusCode::from_bytes(status_line.split(' ').nth(1).unwrap().as_bytes()).unwrap();
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        let (name, value) = line.split_once(':').unwrap();
+        headers.append(
+            http::HeaderName::from_bytes(name.trim().as_bytes()).unwrap(),
+            http::HeaderValue::from_str(value.trim()).unwrap(),
+        );
+    }
+    let rest = &bytes[split + 4..];
+    let body = if head_request {
+        assert!(rest.is_empty(), "a HEAD answer with a body");
+        Bytes::new()
+    } else if headers
+        .get("transfer-encoding")
+        .is_some_and(|v| v == "chunked")
+    {
+        dechunk(rest)
+    } else {
+        Bytes::copy_from_slice(rest)
+    };
+    if let Some(length) = headers.get("content-length").filter(|_| !head_request) {
+        assert_eq!(
+            length.to_str().unwrap().parse::<usize>().unwrap(),
+            body.len(),
+            "Content-Length and body disagree"
+        );
+    }
+    Got {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The data of a chunked body.
+fn dechunk(mut rest: &[u8]) -> Bytes {
+    let mut out = Vec::new();
+    loop {
+        let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size = std::str::from_utf8(&rest[..line_end]).unwrap();
+        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return Bytes::from(out);
+        }
+        out.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
 }
