@@ -29,7 +29,9 @@ impl CacheKey for MerchantKey {
     type Value = Merchant;
     type Codec = Json;
     const NAMESPACE: &'static str = "merchant";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(3600))
+        .build();
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment_str(&self.slug);
     }

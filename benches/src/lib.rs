@@ -46,7 +46,9 @@ impl CacheKey for RecordKey {
     type Value = Record;
     type Codec = Postcard;
     const NAMESPACE: &'static str = "record";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(3600))
+        .build();
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment(self.0);
     }

@@ -41,7 +41,9 @@ impl CacheKey for ProfileKey {
     type Value = Profile;
     type Codec = Postcard;
     const NAMESPACE: &'static str = "profile";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(3600))
+        .build();
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment(self.0);
     }

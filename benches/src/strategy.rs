@@ -31,7 +31,9 @@ impl CacheKey for ItemKey {
     type Value = Record;
     type Codec = Postcard;
     const NAMESPACE: &'static str = "item";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(2));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(2))
+        .build();
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment(self.0);
     }
@@ -45,8 +47,10 @@ impl CacheKey for FreshKey {
     type Value = Record;
     type Codec = Postcard;
     const NAMESPACE: &'static str = "fresh";
-    const POLICY: Policy =
-        Policy::ttl(Duration::from_secs(2)).refresh_after(Duration::from_secs(1));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(2))
+        .refresh_after(Duration::from_secs(1))
+        .build();
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment(self.0);
     }

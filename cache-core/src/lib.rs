@@ -30,7 +30,7 @@
 //!     type Value = Session;
 //!     type Codec = Json;
 //!     const NAMESPACE: &'static str = "session";
-//!     const POLICY: Policy = Policy::ttl(Duration::from_secs(24 * 3600));
+//!     const POLICY: Policy = Policy::builder().time_to_live(Duration::from_secs(24 * 3600)).build();
 //!     fn write_key(&self, key: &mut KeyWriter<'_>) {
 //!         key.segment_str(&self.0);
 //!     }
@@ -48,12 +48,10 @@
 // Lets the derive's `::cache_core::...` paths resolve inside this crate's own tests.
 extern crate self as cache_core;
 
-mod breaker;
 mod cache;
 mod clock;
 pub mod codec;
 mod error;
-mod far;
 mod flight;
 mod key;
 mod near;
@@ -67,8 +65,9 @@ pub use cache::{Cache, CacheBuilder, Lease, Strict};
 pub use clock::{Clock, MockClock};
 pub use codec::Codec;
 pub use error::{Error, ErrorKind};
-pub use key::{CacheKey, KeyLayout, KeyPrefix, KeyWriter, Policy};
+pub use key::{CacheKey, KeyLayout, KeyPrefix, KeyWriter, Policy, PolicyBuilder};
 pub use stats::{CacheStats, Counts, NamespaceStats};
+pub use store::WindowCount;
 pub use throttle::Throttle;
 
 /// `#[derive(CacheKey)]`: see the `cache-derive` crate for its options.

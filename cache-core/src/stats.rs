@@ -17,7 +17,7 @@
 //!     type Value = u32;
 //!     type Codec = Postcard;
 //!     const NAMESPACE: &'static str = "answer";
-//!     const POLICY: Policy = Policy::ttl(Duration::from_secs(60));
+//!     const POLICY: Policy = Policy::builder().time_to_live(Duration::from_secs(60)).build();
 //!     fn write_key(&self, _: &mut KeyWriter<'_>) {}
 //! }
 //!

@@ -139,7 +139,7 @@ fn seed_001_layouts_and_ttls() {
     );
     assert_eq!(TopOffers(10).render(), "offers:top:10");
     assert_eq!(
-        TopOffers::POLICY.time_to_refresh(),
+        TopOffers::POLICY.refresh_after(),
         Some(Duration::from_secs(480))
     );
     assert_eq!(WithdrawLock { user_id: 7 }.render(), "lock:withdraw:7");
@@ -211,7 +211,10 @@ fn default_layout_namespace_version_and_policy() {
     assert_eq!(UserProfile::NAMESPACE, "user_profile");
     assert_eq!(
         UserProfile::POLICY,
-        Policy::ttl(Duration::from_millis(300)).jitter(Duration::from_millis(100))
+        Policy::builder()
+            .time_to_live(Duration::from_millis(300))
+            .jitter(Duration::from_millis(100))
+            .build()
     );
     assert_eq!(Config.render(), "config:v1");
     assert_eq!(Config::POLICY.time_to_live(), None);

@@ -16,7 +16,9 @@ impl CacheKey for UserKey {
     type Value = String;
     type Codec = Postcard;
     const NAMESPACE: &'static str = "user";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(60));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(60))
+        .build();
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment(self.0);
     }
@@ -30,7 +32,10 @@ impl CacheKey for TrustScore {
     type Value = f64;
     type Codec = Json;
     const NAMESPACE: &'static str = "trust";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(60)).jitter(Duration::from_secs(30));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(60))
+        .jitter(Duration::from_secs(30))
+        .build();
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment(self.0);
     }
@@ -43,8 +48,10 @@ impl CacheKey for MerchantKey {
     type Value = String;
     type Codec = Json;
     const NAMESPACE: &'static str = "merchant";
-    const POLICY: Policy =
-        Policy::ttl(Duration::from_secs(3600)).negative_ttl(Duration::from_secs(30));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(3600))
+        .negative_time_to_live(Duration::from_secs(30))
+        .build();
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment_str(&self.0);
     }
@@ -57,8 +64,10 @@ impl CacheKey for TopOffers {
     type Value = u64;
     type Codec = Postcard;
     const NAMESPACE: &'static str = "top_offers";
-    const POLICY: Policy =
-        Policy::ttl(Duration::from_secs(600)).refresh_after(Duration::from_secs(60));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(600))
+        .refresh_after(Duration::from_secs(60))
+        .build();
     fn write_key(&self, _: &mut KeyWriter<'_>) {}
 }
 
@@ -72,7 +81,7 @@ impl CacheKey for Verification {
     type Value = String;
     type Codec = Json;
     const NAMESPACE: &'static str = "verification";
-    const POLICY: Policy = Policy::no_expiry();
+    const POLICY: Policy = Policy::builder().build();
     const LAYOUT: KeyLayout = KeyLayout::template("");
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment_str(&self.network).segment_str(&self.account);
@@ -307,7 +316,9 @@ impl CacheKey for LongKey {
     type Value = u8;
     type Codec = Postcard;
     const NAMESPACE: &'static str = "long";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(60));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(60))
+        .build();
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment_str(&self.0);
     }
@@ -634,7 +645,9 @@ async fn throttle_in_process_follows_the_gcra() {
         type Value = i64;
         type Codec = cache_core::codec::Text;
         const NAMESPACE: &'static str = "bucket";
-        const POLICY: Policy = Policy::ttl(Duration::from_secs(60));
+        const POLICY: Policy = Policy::builder()
+            .time_to_live(Duration::from_secs(60))
+            .build();
         fn write_key(&self, key: &mut KeyWriter<'_>) {
             key.segment(self.0);
         }

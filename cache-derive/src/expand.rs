@@ -144,10 +144,9 @@ fn expand(
     };
 
     let base = match (&attrs.ttl, &attrs.no_expiry) {
-        (Some(ttl), None) => {
-            duration(ttl, errors).map(|d| quote!(::cache_core::__private::Policy::ttl(#d)))
-        }
-        (None, Some(_)) => Some(quote!(::cache_core::__private::Policy::no_expiry())),
+        (Some(ttl), None) => duration(ttl, errors)
+            .map(|d| quote!(::cache_core::__private::Policy::builder().time_to_live(#d))),
+        (None, Some(_)) => Some(quote!(::cache_core::__private::Policy::builder())),
         (Some(ttl), Some(_)) => {
             errors.push(syn::Error::new_spanned(
                 ttl,
@@ -179,12 +178,16 @@ fn expand(
                 ));
                 continue;
             }
-            let method = format_ident!("{}", method);
+            let method = match method {
+                "negative_ttl" => format_ident!("negative_time_to_live"),
+                other => format_ident!("{}", other),
+            };
             if let Some(d) = duration(lit, errors) {
                 policy = quote!(#policy.#method(#d));
             }
         }
     }
+    let policy = quote!(#policy.build());
     if let (Some(ttl), Some(refresh)) = (&attrs.ttl, &attrs.refresh_after)
         && let (Ok(t), Ok(r)) = (parse_millis(&ttl.value()), parse_millis(&refresh.value()))
         && r >= t

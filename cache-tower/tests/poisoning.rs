@@ -5,12 +5,16 @@ mod support;
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
-use axum::routing::get;
+#[cfg(feature = "write-through")]
+use axum::{Router, routing::get};
 use cache_core::Cache;
-use cache_tower::{InvalidationLayer, Purge, ResponseCacheLayer, WriteThroughLayer};
-use http::{HeaderMap, Method, Request, Response};
+use cache_tower::ResponseCacheLayer;
+#[cfg(feature = "write-through")]
+use cache_tower::{InvalidationLayer, Purge, WriteThroughLayer};
+use http::{HeaderMap, Method};
+#[cfg(feature = "write-through")]
+use http::{Request, Response};
 use support::{Script, mocked, raw, respond, serve};
 
 fn secs(n: u64) -> Duration {
@@ -112,6 +116,7 @@ async fn a_head_that_revalidates_never_replaces_a_stored_body() {
     assert_eq!(script.methods(), ["GET", "GET", "GET", "GET"]);
 }
 
+#[cfg(feature = "write-through")]
 #[tokio::test]
 async fn a_target_authority_that_disagrees_with_host_is_never_cached() {
     let (cache, _mock, clock) = mocked();
@@ -353,6 +358,7 @@ async fn in_private_mode_credentials_always_key_the_response() {
     );
 }
 
+#[cfg(feature = "write-through")]
 #[tokio::test]
 async fn write_through_follows_the_sharing_rules_and_the_layers_settings() {
     let (cache, mock, clock) = mocked();

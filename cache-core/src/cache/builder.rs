@@ -3,14 +3,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Cache, Inner, LoadLock, lease};
+use super::local::LocalCoordination;
+use super::{Cache, Inner, LoadLock};
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::far::{Far, FarPolicy};
 use crate::flight::Flights;
 use crate::near::{Bound, NearStore};
 use crate::stats::StatsTable;
 use crate::store::Store;
+use crate::store::policy::{Far, FarPolicy};
 
 /// How long in-process copies live by default when a far tier is shared with other instances.
 const DEFAULT_NEAR_TTL: Duration = Duration::from_secs(5);
@@ -26,6 +27,8 @@ const DEFAULT_NEAR_TTL: Duration = Duration::from_secs(5);
 /// | [`near_ttl`](Self::near_ttl) | 5 s with a far tier | cap how long an in-process copy lives when a far tier is shared |
 /// | [`store_timeout`](Self::store_timeout) | 1 s | bound on every far-tier call |
 /// | [`circuit_breaker`](Self::circuit_breaker) | 5 failures, 5 s | skip the far tier after repeated failures |
+/// | [`load_lock`](Self::load_lock) | on, 2 s wait, 10 s lease | cross-process single-flight of loads |
+/// | [`max_counters`](Self::max_counters) | 100 000 | counters, throttles and leases kept in process without a far tier |
 /// | [`clock`](Self::clock) | system | the time source; tests mock it |
 ///
 /// # Example
@@ -50,6 +53,7 @@ pub struct CacheBuilder {
     far: Option<Arc<dyn Store>>,
     far_policy: FarPolicy,
     load_lock: Option<LoadLock>,
+    max_counters: usize,
     clock: Clock,
 }
 
@@ -71,6 +75,7 @@ impl CacheBuilder {
                 lease: Duration::from_secs(10),
                 poll: Duration::from_millis(20),
             }),
+            max_counters: 100_000,
             clock: Clock::system(),
         }
     }
@@ -145,6 +150,15 @@ impl CacheBuilder {
         self
     }
 
+    /// The most counters, windows, throttles and leases a cache without a far tier keeps in
+    /// process (default 100 000). They live in a table of their own, which cache entries never
+    /// evict; when it is full of live ones, a new one is refused with an error of kind
+    /// [`Capacity`](crate::ErrorKind::Capacity) rather than resetting another.
+    pub fn max_counters(mut self, entries: usize) -> Self {
+        self.max_counters = entries;
+        self
+    }
+
     /// The time source; tests pass [`Clock::mock`] to control expiry without sleeping.
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
@@ -158,6 +172,11 @@ impl CacheBuilder {
     /// [`Error`] of kind [`Config`](crate::ErrorKind::Config) when a bound is zero, or when both
     /// tiers are turned off.
     pub fn build(self) -> Result<Cache, Error> {
+        if self.max_counters == 0 {
+            return Err(Error::config(
+                "max_counters is 0: no counter or lease could be kept; set at least 1",
+            ));
+        }
         if self.max_capacity == 0 {
             return Err(Error::config(
                 "max_capacity is 0: the cache could hold nothing; set at least 1",
@@ -182,7 +201,7 @@ impl CacheBuilder {
     }
 
     /// Builds the cache from settings already checked.
-    pub(super) fn assemble(self) -> Cache {
+    fn assemble(self) -> Cache {
         let stats = Arc::new(StatsTable::new());
         let bound = Bound {
             max_entries: self.max_capacity,
@@ -198,8 +217,8 @@ impl CacheBuilder {
                 near_ttl: self.near_ttl.or(has_far.then_some(DEFAULT_NEAR_TTL)),
                 stats,
                 flights: Arc::new(Flights::default()),
+                local: LocalCoordination::new(self.clock.clone(), self.max_counters),
                 clock: self.clock,
-                local: lease::Local::default(),
                 load_lock: self.load_lock,
             }),
         }

@@ -1,25 +1,29 @@
-//! Counters: rate limits and attempt counts (seed 001), with the TTL set atomically.
+//! Counters and rate limits, shared by every instance through the far tier's
+//! [`Coordination`](crate::store::Coordination), or kept in process without a far tier.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Cache, Near};
+use super::Cache;
 use crate::error::Error;
 use crate::key::CacheKey;
+use crate::store::WindowCount;
+use crate::throttle::{Throttle, interval_ms};
 
 impl Cache {
     /// Adds `by` to the counter under `key` and returns the new value.
     ///
     /// A counter that this call creates gets the key type's TTL in the same atomic step (on
     /// Redis a Lua script), so no interleaving of callers leaves a counter without expiry, as
-    /// seed 001's `INCR` then `EXPIRE` can. Later increments keep the original expiry: the
+    /// an `INCR` followed by an `EXPIRE` can. Later increments keep the original expiry: the
     /// window is fixed. Counters live in the far tier when there is one, shared by every
-    /// instance; in a memory-only cache they live in process.
+    /// instance; in a memory-only cache they live in a bounded table of their own, which
+    /// cache entries cannot evict.
     ///
     /// # Errors
     ///
-    /// [`Error`] of kind [`Store`](crate::ErrorKind::Store) when the far tier fails: a counter
-    /// guards something (a rate limit, an OTP), so the caller decides how to fail.
+    /// [`Error`] when the far tier fails, or offers no counters (kind
+    /// [`Unsupported`](crate::ErrorKind::Unsupported)): a counter guards something (a rate
+    /// limit, an attempt count), so the caller decides how to fail.
     pub async fn increment<K>(&self, key: &K, by: i64) -> Result<i64, Error>
     where
         K: CacheKey<Value = i64>,
@@ -29,8 +33,7 @@ impl Cache {
     }
 
     /// [`increment`](Self::increment) with the expiry of a counter this call creates given
-    /// here (`None`: none) instead of by the key type: for windows chosen at run time, such as
-    /// a rate limit's.
+    /// here (`None`: none) instead of by the key type.
     ///
     /// # Errors
     ///
@@ -44,31 +47,41 @@ impl Cache {
     where
         K: CacheKey<Value = i64>,
     {
-        if let Some(far) = &self.inner.far {
-            let ns = self.inner.stats.namespace(K::NAMESPACE);
-            let rendered = key.render();
-            return Ok(self
-                .far_call(ns, "INCRBY", far.store.increment(&rendered, by, ttl))
-                .await?);
-        }
-        let _serial = self.inner.local.counters.lock().await;
-        let now = self.inner.clock.now_nanos();
-        let (current, remaining) = match self.near(key) {
-            Near::Hit(entry, _) => {
-                let left = (entry.expires_at() != u64::MAX)
-                    .then(|| Duration::from_nanos(entry.expires_at().saturating_sub(now)));
-                (entry.into_value().map_or(0, |v| *v), left)
-            }
-            Near::Miss => (0, ttl),
-        };
-        let next = current.saturating_add(by);
-        self.store_near_ttl(key.clone(), Some(Arc::new(next)), remaining);
-        Ok(next)
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
+        let rendered = key.render();
+        let call = self.coordination()?.increment(&rendered, by, ttl);
+        self.far_call(ns, "INCRBY", call).await
     }
 
-    /// One request against a GCRA limit under `key` (see [`Throttle`](crate::Throttle)): at most
-    /// `limit` requests per `period` sustained, `burst` of them at once. In the far tier when
-    /// there is one (a Lua script on Redis's clock, shared by every instance), else in process.
+    /// Adds `by` to the count of the current fixed window of length `window` under `key` and
+    /// returns the count with the time until the window ends. The window is told by the far
+    /// tier's clock (Redis `TIME`), so instances whose clocks disagree still share one window;
+    /// a count from an earlier window is dropped first. For a limit of requests per minute.
+    ///
+    /// # Errors
+    ///
+    /// As [`increment`](Self::increment).
+    pub async fn count_in_window<K>(
+        &self,
+        key: &K,
+        window: Duration,
+        by: i64,
+    ) -> Result<WindowCount, Error>
+    where
+        K: CacheKey<Value = i64>,
+    {
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
+        let rendered = key.render();
+        let call = self.coordination()?.count_in_window(
+            &rendered,
+            window.max(Duration::from_millis(1)),
+            by,
+        );
+        self.far_call(ns, "window", call).await
+    }
+
+    /// One request against a GCRA limit under `key` (see [`Throttle`]): at most `limit`
+    /// requests per `period` sustained, `burst` of them at once, on the far tier's clock.
     ///
     /// # Errors
     ///
@@ -79,35 +92,15 @@ impl Cache {
         limit: u64,
         period: Duration,
         burst: u64,
-    ) -> Result<crate::Throttle, Error>
+    ) -> Result<Throttle, Error>
     where
         K: CacheKey<Value = i64>,
     {
-        let interval = crate::throttle::interval_ms(limit, period);
-        if let Some(far) = &self.inner.far {
-            let ns = self.inner.stats.namespace(K::NAMESPACE);
-            let rendered = key.render();
-            let call = far
-                .store
-                .throttle(&rendered, Duration::from_millis(interval), burst);
-            return Ok(self.far_call(ns, "throttle", call).await?);
-        }
-        let _serial = self.inner.local.counters.lock().await;
-        let now = self.inner.clock.now_nanos() / 1_000_000;
-        let tat = match self.near(key) {
-            Near::Hit(entry, _) => entry.into_value().map(|v| u64::try_from(*v).unwrap_or(0)),
-            Near::Miss => None,
-        };
-        let (outcome, next) = crate::throttle::gcra(tat, now, interval, burst);
-        if let Some(next) = next {
-            let stored = Arc::new(i64::try_from(next).unwrap_or(i64::MAX));
-            self.store_near_ttl(
-                key.clone(),
-                Some(stored),
-                Some(Duration::from_millis(next - now)),
-            );
-        }
-        Ok(outcome)
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
+        let rendered = key.render();
+        let interval = Duration::from_millis(interval_ms(limit, period));
+        let call = self.coordination()?.throttle(&rendered, interval, burst);
+        self.far_call(ns, "throttle", call).await
     }
 
     /// The current value of the counter under `key`, read from where
@@ -120,39 +113,23 @@ impl Cache {
     where
         K: CacheKey<Value = i64>,
     {
-        if let Some(far) = &self.inner.far {
-            let ns = self.inner.stats.namespace(K::NAMESPACE);
-            let rendered = key.render();
-            let bytes = self.far_call(ns, "GET", far.store.get(&rendered)).await?;
-            return Ok(bytes.and_then(|b| std::str::from_utf8(&b).ok()?.parse().ok()));
-        }
-        Ok(match self.near(key) {
-            Near::Hit(entry, _) => entry.into_value().map(|v| *v),
-            Near::Miss => None,
-        })
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
+        let rendered = key.render();
+        let call = self.coordination()?.counter(&rendered);
+        self.far_call(ns, "GET", call).await
     }
 
-    /// The time the counter (or any entry) under `key` has left in the far tier, or in process
-    /// when there is no far tier; `None` when there is no such entry (seed 001's
-    /// `X-RateLimit-Reset`).
+    /// The time the counter, window, throttle or lease under `key` has left; `None` when there
+    /// is none, [`Duration::MAX`] when it never expires.
     ///
     /// # Errors
     ///
     /// As [`increment`](Self::increment).
     pub async fn time_to_live<K: CacheKey>(&self, key: &K) -> Result<Option<Duration>, Error> {
-        if let Some(far) = &self.inner.far {
-            let ns = self.inner.stats.namespace(K::NAMESPACE);
-            let rendered = key.render();
-            let ttl = self.far_call(ns, "PTTL", far.store.ttl(&rendered)).await?;
-            return Ok(ttl.map(|t| t.unwrap_or(Duration::MAX)));
-        }
-        let now = self.inner.clock.now_nanos();
-        Ok(match self.near(key) {
-            Near::Hit(entry, _) if entry.expires_at() == u64::MAX => Some(Duration::MAX),
-            Near::Hit(entry, _) => {
-                Some(Duration::from_nanos(entry.expires_at().saturating_sub(now)))
-            }
-            Near::Miss => None,
-        })
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
+        let rendered = key.render();
+        let call = self.coordination()?.ttl(&rendered);
+        let ttl = self.far_call(ns, "PTTL", call).await?;
+        Ok(ttl.map(|t| t.unwrap_or(Duration::MAX)))
     }
 }

@@ -5,11 +5,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use super::lease::{self, Lease};
-use super::{Cache, LOAD_LEASE_SUFFIX, Near};
+use super::Cache;
+use super::lease::Lease;
+use super::read::Near;
 use crate::flight::{self, Join, Outcome};
 use crate::key::CacheKey;
 use crate::stats::{Counter, NamespaceId};
+
+/// Appended to a rendered key to name its load lease. `%` followed by a letter that is not a
+/// hex digit cannot come out of segment escaping, so no user key collides with it.
+const LOAD_LEASE_SUFFIX: &str = "%load";
 
 /// What a loader returned, and what its caller wants back.
 trait Loaded<V>: Sized {
@@ -247,10 +252,10 @@ impl Cache {
             match init.await {
                 Ok(value) => {
                     let value = Arc::new(value);
-                    let ttl = cache.store_local(key.clone(), Some(value.clone()));
+                    let kept = cache.keep_loaded(&key, Some(&value));
                     leader.finish(Outcome::Value(Some(value.clone())));
-                    if let Some(ttl) = ttl {
-                        cache.store_far(&key, Some(&value), ttl).await;
+                    if let Some(kept) = kept {
+                        cache.write_loaded(&key, Some(&*value), &kept).await;
                     }
                 }
                 Err(e) => {
@@ -368,12 +373,12 @@ impl Cache {
             Ok(loaded) => {
                 let (value, out) = loaded.split();
                 // Keep it in process, release the waiters, then write the far tier.
-                let ttl = self.store_local(key.clone(), value.clone());
+                let kept = self.keep_loaded(key, value.as_ref());
                 if let Some(leader) = leader {
                     leader.finish(Outcome::Value(value.clone()));
                 }
-                if let Some(ttl) = ttl {
-                    self.store_far(key, value.as_deref(), ttl).await;
+                if let Some(kept) = kept {
+                    self.write_loaded(key, value.as_deref(), &kept).await;
                 }
                 Ok(out)
             }
@@ -401,23 +406,18 @@ impl Cache {
         rendered: &str,
         ns: NamespaceId,
     ) -> OtherProcess<K::Value> {
+        // Only a far tier that keeps leases coordinates loads across processes.
         let (Some(far), Some(lock)) = (&self.inner.far, self.inner.load_lock) else {
             return OtherProcess::Ours(None);
         };
+        if far.store.coordination().is_none() {
+            return OtherProcess::Ours(None);
+        }
         let lock_key = format!("{rendered}{LOAD_LEASE_SUFFIX}");
-        let token = lease::token();
         let deadline = tokio::time::Instant::now() + lock.wait;
         loop {
-            match self
-                .far_call(
-                    ns,
-                    "SET NX",
-                    far.store.try_lock(&lock_key, &token, lock.lease),
-                )
-                .await
-            {
-                Ok(true) => {
-                    let lease = Lease::new(self.clone(), lock_key, token, ns);
+            match self.lease(ns, lock_key.clone(), lock.lease).await {
+                Ok(Some(lease)) => {
                     // Another process may have written the value and released the lease
                     // between our lookup and our taking it.
                     if let Some(value) = self.far_lookup(key, rendered, ns).await {
@@ -428,7 +428,7 @@ impl Cache {
                 }
                 // Load without the lease rather than not at all: fail open.
                 Err(_) => return OtherProcess::Ours(None),
-                Ok(false) => {}
+                Ok(None) => {}
             }
             if tokio::time::Instant::now() >= deadline {
                 tracing::debug!(

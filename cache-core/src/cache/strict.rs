@@ -27,7 +27,7 @@ use crate::stats::Counter;
 ///     type Value = i64;
 ///     type Codec = Postcard;
 ///     const NAMESPACE: &'static str = "balance";
-///     const POLICY: Policy = Policy::ttl(Duration::from_secs(5));
+///     const POLICY: Policy = Policy::builder().time_to_live(Duration::from_secs(5)).build();
 ///     fn write_key(&self, key: &mut KeyWriter<'_>) { key.segment(self.0); }
 /// }
 ///
@@ -54,40 +54,32 @@ impl Strict<'_> {
     ///
     /// # Errors
     ///
-    /// [`Error`] of kind [`Store`](crate::ErrorKind::Store) when the far tier fails.
+    /// [`Error`] when the far tier fails (see [`Error::is_store_failure`]).
     pub async fn get<K: CacheKey>(&self, key: &K) -> Result<Option<Arc<K::Value>>, Error> {
-        if let super::Near::Hit(entry, namespace) = self.cache.near(key) {
+        if let super::read::Near::Hit(entry, namespace) = self.cache.near(key) {
             self.cache.inner.stats.incr(namespace, Counter::Hit);
             return Ok(entry.into_value());
         }
-        Ok(self.cache.try_get_far(key).await?)
+        self.cache.try_get_far(key).await
     }
 
     /// As [`Cache::insert`].
     ///
     /// # Errors
     ///
-    /// [`Error`] of kind [`Store`](crate::ErrorKind::Store) when the far tier fails, or
+    /// [`Error`] when the far tier fails (see [`Error::is_store_failure`]), or of kind
     /// [`Codec`](crate::ErrorKind::Codec) when the value does not encode; the in-process copy
     /// is written either way.
     pub async fn insert<K: CacheKey>(&self, key: K, value: K::Value) -> Result<(), Error> {
-        let value = Arc::new(value);
-        match self.cache.store_local(key.clone(), Some(value.clone())) {
-            Some(ttl) => {
-                self.cache
-                    .try_store_far(&key, &value, ttl, &key.tags())
-                    .await
-            }
-            None => Ok(()),
-        }
+        let ttl = K::POLICY.entry_ttl(fastrand::f64());
+        self.cache.write(key, Arc::new(value), ttl, &[]).await
     }
 
     /// As [`Cache::invalidate`].
     ///
     /// # Errors
     ///
-    /// [`Error`] of kind [`Store`](crate::ErrorKind::Store) when the far tier fails; the
-    /// in-process copy is removed either way.
+    /// [`Error`] when the far tier fails; the in-process copy is removed either way.
     pub async fn invalidate<K: CacheKey>(&self, key: &K) -> Result<(), Error> {
         self.cache.try_invalidate(key).await
     }

@@ -2,7 +2,8 @@
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{Codec, CodecError};
+use super::Codec;
+use crate::error::Error;
 
 const NAME: &str = "bincode";
 
@@ -17,21 +18,21 @@ pub struct Bincode;
 impl<V: Serialize + DeserializeOwned> Codec<V> for Bincode {
     const NAME: &'static str = NAME;
 
-    fn encode(value: &V) -> Result<Vec<u8>, CodecError> {
+    fn encode(value: &V) -> Result<Vec<u8>, Error> {
         bincode::serde::encode_to_vec(value, bincode::config::standard())
-            .map_err(|e| CodecError::encode(NAME, e))
+            .map_err(|e| Error::encode(NAME, e))
     }
 
-    fn decode(bytes: &[u8]) -> Result<V, CodecError> {
+    fn decode(bytes: &[u8]) -> Result<V, Error> {
         // A length limit keeps a corrupted length prefix from asking for gigabytes.
         let config = bincode::config::standard().with_limit::<{ 64 * 1024 * 1024 }>();
         match bincode::serde::decode_from_slice(bytes, config) {
             Ok((value, read)) if read == bytes.len() => Ok(value),
-            Ok((_, read)) => Err(CodecError::decode(
+            Ok((_, read)) => Err(Error::decode(
                 NAME,
                 format!("{} trailing bytes", bytes.len() - read),
             )),
-            Err(e) => Err(CodecError::decode(NAME, e)),
+            Err(e) => Err(Error::decode(NAME, e)),
         }
     }
 }

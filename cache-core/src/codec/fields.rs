@@ -2,7 +2,8 @@
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{Codec, CodecError};
+use super::Codec;
+use crate::error::Error;
 
 const NAME: &str = "fields";
 
@@ -38,26 +39,26 @@ impl<V: Serialize + DeserializeOwned> Codec<V> for Fields {
     const NAME: &'static str = NAME;
     const HASH: bool = true;
 
-    fn encode(value: &V) -> Result<Vec<u8>, CodecError> {
+    fn encode(value: &V) -> Result<Vec<u8>, Error> {
         serde_urlencoded::to_string(value)
             .map(String::into_bytes)
-            .map_err(|e| CodecError::encode(NAME, e))
+            .map_err(|e| Error::encode(NAME, e))
     }
 
-    fn decode(bytes: &[u8]) -> Result<V, CodecError> {
-        serde_urlencoded::from_bytes(bytes).map_err(|e| CodecError::decode(NAME, e))
+    fn decode(bytes: &[u8]) -> Result<V, Error> {
+        serde_urlencoded::from_bytes(bytes).map_err(|e| Error::decode(NAME, e))
     }
 
-    fn encode_fields(value: &V) -> Result<Vec<(String, String)>, CodecError> {
-        let text = serde_urlencoded::to_string(value).map_err(|e| CodecError::encode(NAME, e))?;
+    fn encode_fields(value: &V) -> Result<Vec<(String, String)>, Error> {
+        let text = serde_urlencoded::to_string(value).map_err(|e| Error::encode(NAME, e))?;
         Ok(form_urlencoded::parse(text.as_bytes())
             .into_owned()
             .collect())
     }
 
-    fn decode_fields(fields: &[(String, String)]) -> Result<V, CodecError> {
+    fn decode_fields(fields: &[(String, String)]) -> Result<V, Error> {
         let mut form = form_urlencoded::Serializer::new(String::new());
         form.extend_pairs(fields);
-        serde_urlencoded::from_str(&form.finish()).map_err(|e| CodecError::decode(NAME, e))
+        serde_urlencoded::from_str(&form.finish()).map_err(|e| Error::decode(NAME, e))
     }
 }

@@ -2,7 +2,8 @@
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{Codec, CodecError};
+use super::Codec;
+use crate::error::Error;
 
 const NAME: &str = "json";
 
@@ -14,11 +15,11 @@ pub struct Json;
 impl<V: Serialize + DeserializeOwned> Codec<V> for Json {
     const NAME: &'static str = NAME;
 
-    fn encode(value: &V) -> Result<Vec<u8>, CodecError> {
-        serde_json::to_vec(value).map_err(|e| CodecError::encode(NAME, e))
+    fn encode(value: &V) -> Result<Vec<u8>, Error> {
+        serde_json::to_vec(value).map_err(|e| Error::encode(NAME, e))
     }
 
-    fn decode(bytes: &[u8]) -> Result<V, CodecError> {
-        serde_json::from_slice(bytes).map_err(|e| CodecError::decode(NAME, e))
+    fn decode(bytes: &[u8]) -> Result<V, Error> {
+        serde_json::from_slice(bytes).map_err(|e| Error::decode(NAME, e))
     }
 }

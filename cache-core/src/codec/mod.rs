@@ -29,7 +29,6 @@
 
 #[cfg(feature = "bincode")]
 mod bincode;
-mod error;
 mod fields;
 mod json;
 mod postcard;
@@ -38,17 +37,17 @@ mod text;
 
 #[cfg(feature = "bincode")]
 pub use self::bincode::Bincode;
-pub use self::error::CodecError;
 pub use self::fields::Fields;
 pub use self::json::Json;
 pub use self::postcard::Postcard;
 pub use self::raw::Raw;
 pub use self::text::Text;
+use crate::error::Error;
 
 /// Turns values of type `V` into bytes and back.
 ///
 /// Codecs are zero-sized marker types named by a key type (`type Codec = Json;`).
-/// `decode` must never panic, whatever the bytes: it returns a [`CodecError`].
+/// `decode` must never panic, whatever the bytes: it returns an [`Error`] of kind [`Codec`](crate::ErrorKind::Codec).
 pub trait Codec<V>: Send + Sync + 'static {
     /// A short name for logs and stats, such as `"json"`.
     const NAME: &'static str;
@@ -57,17 +56,17 @@ pub trait Codec<V>: Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// [`CodecError`] when the value cannot be represented in this format (for example a map
+    /// [`Error`] of kind [`Codec`](crate::ErrorKind::Codec) when the value cannot be represented in this format (for example a map
     /// with non-string keys in JSON).
-    fn encode(value: &V) -> Result<Vec<u8>, CodecError>;
+    fn encode(value: &V) -> Result<Vec<u8>, Error>;
 
     /// Decodes bytes written by [`encode`](Self::encode).
     ///
     /// # Errors
     ///
-    /// [`CodecError`] when the bytes are not a valid encoding of `V`: written by another codec
+    /// [`Error`] of kind [`Codec`](crate::ErrorKind::Codec) when the bytes are not a valid encoding of `V`: written by another codec
     /// or format version, truncated, or corrupted.
-    fn decode(bytes: &[u8]) -> Result<V, CodecError>;
+    fn decode(bytes: &[u8]) -> Result<V, Error>;
 
     /// Whether a far tier stores values as a hash, one field per struct field, through
     /// [`encode_fields`](Self::encode_fields) and [`decode_fields`](Self::decode_fields)
@@ -78,11 +77,11 @@ pub trait Codec<V>: Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// [`CodecError`] when the value is not a flat struct, or for codecs that are not
+    /// [`Error`] of kind [`Codec`](crate::ErrorKind::Codec) when the value is not a flat struct, or for codecs that are not
     /// hash-shaped (the default).
-    fn encode_fields(value: &V) -> Result<Vec<(String, String)>, CodecError> {
+    fn encode_fields(value: &V) -> Result<Vec<(String, String)>, Error> {
         let _ = value;
-        Err(CodecError::encode(
+        Err(Error::encode(
             Self::NAME,
             "this codec does not store values as hash fields",
         ))
@@ -92,11 +91,11 @@ pub trait Codec<V>: Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// [`CodecError`] when a field is missing or does not parse, or for codecs that are not
+    /// [`Error`] of kind [`Codec`](crate::ErrorKind::Codec) when a field is missing or does not parse, or for codecs that are not
     /// hash-shaped (the default).
-    fn decode_fields(fields: &[(String, String)]) -> Result<V, CodecError> {
+    fn decode_fields(fields: &[(String, String)]) -> Result<V, Error> {
         let _ = fields;
-        Err(CodecError::decode(
+        Err(Error::decode(
             Self::NAME,
             "this codec does not store values as hash fields",
         ))

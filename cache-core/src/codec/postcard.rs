@@ -2,7 +2,8 @@
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{Codec, CodecError};
+use super::Codec;
+use crate::error::Error;
 
 const NAME: &str = "postcard";
 
@@ -14,19 +15,19 @@ pub struct Postcard;
 impl<V: Serialize + DeserializeOwned> Codec<V> for Postcard {
     const NAME: &'static str = NAME;
 
-    fn encode(value: &V) -> Result<Vec<u8>, CodecError> {
-        postcard::to_stdvec(value).map_err(|e| CodecError::encode(NAME, e))
+    fn encode(value: &V) -> Result<Vec<u8>, Error> {
+        postcard::to_stdvec(value).map_err(|e| Error::encode(NAME, e))
     }
 
-    fn decode(bytes: &[u8]) -> Result<V, CodecError> {
+    fn decode(bytes: &[u8]) -> Result<V, Error> {
         // Trailing bytes mean the entry is not what we wrote: refuse it.
         match postcard::take_from_bytes(bytes) {
             Ok((value, [])) => Ok(value),
-            Ok((_, rest)) => Err(CodecError::decode(
+            Ok((_, rest)) => Err(Error::decode(
                 NAME,
                 format!("{} trailing bytes", rest.len()),
             )),
-            Err(e) => Err(CodecError::decode(NAME, e)),
+            Err(e) => Err(Error::decode(NAME, e)),
         }
     }
 }

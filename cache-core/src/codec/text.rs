@@ -3,7 +3,8 @@
 use std::fmt::Display;
 use std::str::FromStr;
 
-use super::{Codec, CodecError};
+use super::Codec;
+use crate::error::Error;
 
 const NAME: &str = "text";
 
@@ -19,12 +20,12 @@ where
 {
     const NAME: &'static str = NAME;
 
-    fn encode(value: &V) -> Result<Vec<u8>, CodecError> {
+    fn encode(value: &V) -> Result<Vec<u8>, Error> {
         Ok(value.to_string().into_bytes())
     }
 
-    fn decode(bytes: &[u8]) -> Result<V, CodecError> {
-        let text = std::str::from_utf8(bytes).map_err(|e| CodecError::decode(NAME, e))?;
-        text.parse().map_err(|e| CodecError::decode(NAME, e))
+    fn decode(bytes: &[u8]) -> Result<V, Error> {
+        let text = std::str::from_utf8(bytes).map_err(|e| Error::decode(NAME, e))?;
+        text.parse().map_err(|e| Error::decode(NAME, e))
     }
 }

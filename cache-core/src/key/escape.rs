@@ -91,6 +91,32 @@ pub(crate) fn push_decimal(out: &mut String, mut n: u64) {
     out.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
+/// Reverses [`push_escaped`]: `None` for text it cannot have written (a `%` not followed by
+/// two hex digits of an escaped character, or an escapable character left bare).
+pub(crate) fn unescape(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            let decoded = u8::from_str_radix(hex, 16).ok()?;
+            if !byte_needs_escape(decoded) {
+                return None;
+            }
+            out.push(decoded);
+            i += 3;
+        } else if byte_needs_escape(b) {
+            return None;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// Returns `segment` escaped; a convenience over [`push_escaped`].
 #[cfg(test)]
 pub(crate) fn escaped(segment: &str) -> String {
@@ -103,22 +129,6 @@ pub(crate) fn escaped(segment: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    /// Reverses the escaping; only for the injectivity property.
-    fn unescape(text: &str) -> Option<String> {
-        let mut out = String::new();
-        let mut chars = text.chars();
-        while let Some(c) = chars.next() {
-            if c == '%' {
-                let hi = chars.next()?.to_digit(16)?;
-                let lo = chars.next()?.to_digit(16)?;
-                out.push(char::from_u32(hi * 16 + lo)?);
-            } else {
-                out.push(c);
-            }
-        }
-        Some(out)
-    }
 
     #[test]
     fn ordinary_text_is_unchanged() {

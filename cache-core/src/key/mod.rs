@@ -17,7 +17,7 @@
 //!     type Value = String;
 //!     type Codec = Json;
 //!     const NAMESPACE: &'static str = "session";
-//!     const POLICY: Policy = Policy::ttl(Duration::from_secs(24 * 3600));
+//!     const POLICY: Policy = Policy::builder().time_to_live(Duration::from_secs(24 * 3600)).build();
 //!     fn write_key(&self, key: &mut KeyWriter<'_>) {
 //!         key.segment_str(&self.0);
 //!     }
@@ -36,8 +36,10 @@ mod writer;
 use std::hash::Hash;
 
 pub use layout::KeyLayout;
-pub use policy::Policy;
+pub use policy::{Policy, PolicyBuilder};
 pub use prefix::KeyPrefix;
+#[cfg(feature = "redis")]
+pub(crate) use prefix::glob_escape;
 pub use writer::KeyWriter;
 
 use crate::codec::Codec;
@@ -72,6 +74,14 @@ pub trait CacheKey: Hash + Eq + Clone + Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Tags an entry is recorded under because of its value, besides [`tags`](Self::tags): for
+    /// values that carry their own groups, such as HTTP responses tagged by their
+    /// `Surrogate-Key` header. None by default.
+    fn value_tags(value: &Self::Value) -> Vec<String> {
+        let _ = value;
+        Vec::new()
+    }
+
     /// The weight of a value in bytes, used when the cache is bounded by weight.
     ///
     /// The default is the size of the value type plus the length of its encoding, a fair
@@ -101,11 +111,16 @@ pub trait CacheKey: Hash + Eq + Clone + Send + Sync + 'static {
 }
 
 /// `segment` with every separator, glob and hash-tag character escaped.
-#[cfg(feature = "redis")]
 pub(crate) fn escape_segment(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     escape::push_escaped(&mut out, segment);
     out
+}
+
+/// The segment that [`escape_segment`] turned into `escaped`; `None` for text it cannot have
+/// written.
+pub(crate) fn unescape_segment(escaped: &str) -> Option<String> {
+    escape::unescape(escaped)
 }
 
 /// Writes the layout's prefix of `K` into `text`.

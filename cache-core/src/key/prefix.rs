@@ -29,7 +29,7 @@ use crate::error::Error;
 ///     type Value = String;
 ///     type Codec = Json;
 ///     const NAMESPACE: &'static str = "media_state";
-///     const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
+///     const POLICY: Policy = Policy::builder().time_to_live(Duration::from_secs(3600)).build();
 ///     const LAYOUT: KeyLayout = KeyLayout::template("");
 ///     fn write_key(&self, key: &mut KeyWriter<'_>) {
 ///         key.segment_str(&self.network).segment_str(&self.account).segment_str(&self.media);
@@ -83,6 +83,18 @@ impl KeyPrefix {
             whole,
             needs_separator,
             namespace: K::NAMESPACE,
+            excluded: Vec::new(),
+        }
+    }
+
+    /// The keys that start with `text`, as it is: for the store's own records (such as tag
+    /// markers), never for user input.
+    pub(crate) fn raw(text: String) -> Self {
+        Self {
+            text,
+            whole: false,
+            needs_separator: false,
+            namespace: "(tags)",
             excluded: Vec::new(),
         }
     }
@@ -174,7 +186,7 @@ impl KeyPrefix {
 }
 
 /// Escapes glob characters in fixed text (a namespace or template literal could hold one).
-fn glob_escape(text: &str) -> String {
+pub(crate) fn glob_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '*' | '?' | '[' | ']' | '\\') {

@@ -12,7 +12,9 @@ impl CacheKey for Single {
     type Value = String;
     type Codec = Json;
     const NAMESPACE: &'static str = "ns";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(1));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(1))
+        .build();
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment_str(&self.0);
     }
@@ -26,7 +28,9 @@ impl CacheKey for Pair {
     type Codec = Json;
     const NAMESPACE: &'static str = "ns";
     const VERSION: u32 = 3;
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(1));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(1))
+        .build();
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment(&self.0).segment(self.1);
     }
@@ -41,7 +45,9 @@ impl CacheKey for OddNamespace {
     type Codec = Json;
     const NAMESPACE: &'static str = "odd:ns*";
     const VERSION: u32 = 12;
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(1));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(1))
+        .build();
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment(self.0);
     }
@@ -58,7 +64,7 @@ impl CacheKey for Verification {
     type Value = String;
     type Codec = Json;
     const NAMESPACE: &'static str = "verification";
-    const POLICY: Policy = Policy::no_expiry();
+    const POLICY: Policy = Policy::builder().build();
     const LAYOUT: KeyLayout = KeyLayout::template("");
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment_str(&self.network).segment_str(&self.account);
@@ -77,7 +83,7 @@ impl CacheKey for MediaState {
     type Value = String;
     type Codec = Json;
     const NAMESPACE: &'static str = "media_state";
-    const POLICY: Policy = Policy::no_expiry();
+    const POLICY: Policy = Policy::builder().build();
     const LAYOUT: KeyLayout = KeyLayout::template("");
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment_str(&self.network)
@@ -94,7 +100,9 @@ impl CacheKey for OtpAttempts {
     type Value = u32;
     type Codec = Text;
     const NAMESPACE: &'static str = "otp_attempts";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(3600))
+        .build();
     const LAYOUT: KeyLayout = KeyLayout::template("otp:attempts:");
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment_str(&self.0);
@@ -109,7 +117,9 @@ impl CacheKey for TopOffers {
     type Value = Vec<u64>;
     type Codec = Json;
     const NAMESPACE: &'static str = "top_offers";
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(600));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(600))
+        .build();
     fn write_key(&self, _: &mut KeyWriter<'_>) {}
 }
 

@@ -18,7 +18,9 @@ impl CacheKey for WindowKey {
     type Codec = Text;
     const NAMESPACE: &'static str = "rate_limit";
     // Every counter is created with its window as TTL (`increment_within`); this is unused.
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(3600))
+        .build();
 
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment_str(&self.scope);
@@ -39,7 +41,9 @@ impl CacheKey for BucketKey {
     type Codec = Text;
     const NAMESPACE: &'static str = "rate_limit";
     // The store expires each bucket when its limit is fully restored; this is unused.
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(3600));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(3600))
+        .build();
 
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment_str(&self.scope);

@@ -13,12 +13,13 @@ use super::storable::StoreRules;
 
 /// A response cache's settings, put in the extensions of every request it forwards, so that
 /// the layers inside it (write-through, invalidation, purge) key and store as it does.
+#[cfg(feature = "invalidate")]
 #[derive(Debug, Clone)]
 pub(crate) struct Published(pub(crate) Arc<Config>);
 
+#[cfg(feature = "invalidate")]
 impl Published {
     /// The settings of the response cache in front of the request, else the defaults.
-    #[cfg(feature = "invalidate")]
     pub(crate) fn of(extensions: &http::Extensions) -> Arc<Config> {
         extensions
             .get::<Self>()

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
-use cache_core::codec::{Codec, CodecError};
+use cache_core::Error;
+use cache_core::codec::Codec;
 use cache_core::{CacheKey, KeyWriter, Policy};
 use http::header::{AGE, ETAG, HeaderName, HeaderValue, LAST_MODIFIED};
 use http::{HeaderMap, StatusCode};
@@ -30,7 +31,9 @@ impl CacheKey for ResponseKey {
     type Codec = EntryCodec;
     const NAMESPACE: &'static str = NAMESPACE;
     // Each entry gets its own TTL from its headers; this bounds a stray write.
-    const POLICY: Policy = Policy::ttl(Duration::from_secs(24 * 3600));
+    const POLICY: Policy = Policy::builder()
+        .time_to_live(Duration::from_secs(24 * 3600))
+        .build();
 
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment_str(if self.head { "HEAD" } else { "GET" });
@@ -39,6 +42,10 @@ impl CacheKey for ResponseKey {
 
     fn weigh_key(&self) -> usize {
         std::mem::size_of::<Self>() + self.uri.len()
+    }
+
+    fn value_tags(value: &Variants) -> Vec<String> {
+        value.tags().into_iter().map(str::to_owned).collect()
     }
 
     fn weigh(value: &Variants) -> usize {
@@ -174,7 +181,7 @@ const MAX_ITEMS: u64 = 1 << 16;
 impl Codec<Variants> for EntryCodec {
     const NAME: &'static str = "http-entry";
 
-    fn encode(value: &Variants) -> Result<Vec<u8>, CodecError> {
+    fn encode(value: &Variants) -> Result<Vec<u8>, Error> {
         let mut out = Vec::with_capacity(value.0.iter().map(|v| v.weight()).sum::<usize>() + 8);
         out.push(FORMAT);
         put_len(&mut out, value.0.len());
@@ -213,8 +220,8 @@ impl Codec<Variants> for EntryCodec {
         Ok(out)
     }
 
-    fn decode(bytes: &[u8]) -> Result<Variants, CodecError> {
-        decode(bytes).map_err(|what| CodecError::decode(Self::NAME, what))
+    fn decode(bytes: &[u8]) -> Result<Variants, Error> {
+        decode(bytes).map_err(|what| Error::decode(Self::NAME, what))
     }
 }
 

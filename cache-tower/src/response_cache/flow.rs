@@ -129,10 +129,14 @@ where
     ResBody::Error: Send,
 {
     let config = ctx.config.clone();
-    let mut req = req;
     // Layers inside (write-through, invalidation, purge) store and key with these settings.
-    req.extensions_mut()
-        .insert(super::config::Published(config.clone()));
+    #[cfg(feature = "invalidate")]
+    let req = {
+        let mut req = req;
+        req.extensions_mut()
+            .insert(super::config::Published(config.clone()));
+        req
+    };
     let method = req.method().clone();
     if method != Method::GET && method != Method::HEAD {
         return other_method(ctx, req).await;
@@ -736,10 +740,8 @@ async fn save(cache: &Cache, config: &Config, key: ResponseKey, variants: Varian
     let ttl = variants
         .keep_for(config.now(), config.keep_stale)
         .min(config.max_ttl);
-    let variants = Arc::new(variants);
-    let tags = variants.tags();
     cache
-        .insert_expiring(key, variants.clone(), Duration::from_secs(ttl), &tags)
+        .insert_expiring(key, Arc::new(variants), Duration::from_secs(ttl))
         .await;
 }
 

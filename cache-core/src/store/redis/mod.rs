@@ -11,7 +11,7 @@
 //! # Example
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), cache_core::store::StoreError> {
+//! # async fn demo() -> Result<(), cache_core::Error> {
 //! use std::time::Duration;
 //! use cache_core::store::redis::{RedisOptions, RedisStore};
 //!
@@ -37,7 +37,8 @@ use redis::aio::{
 };
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
 
-use super::{Store, StoreEntry, StoreError, StoreErrorKind, StoreFuture};
+use super::{Coordination, ScanPage, Store, StoreEntry, StoreFuture, WindowCount};
+use crate::error::{Error, ErrorKind};
 use crate::key::KeyPrefix;
 
 /// Redis as a [`Store`]. Cheap to clone; clones share the connection.
@@ -50,11 +51,12 @@ struct StoreInner {
     backend: Backend,
     options: RedisOptions,
     increment: redis::Script,
+    count_in_window: redis::Script,
     throttle: redis::Script,
     unlock: redis::Script,
     set_tagged: redis::Script,
     set_hash_tagged: redis::Script,
-    invalidate_tag: redis::Script,
+    prune_tag: redis::Script,
     /// The URL with the password hidden, for messages.
     display_url: String,
 }
@@ -132,29 +134,29 @@ impl ConnectionLike for Conn {
     }
 }
 
-/// Maps a redis-rs error to a [`StoreError`] of the right kind.
-fn store_error(e: RedisError) -> StoreError {
+/// Maps a redis-rs error to an [`Error`] of the right kind.
+fn store_error(e: RedisError) -> Error {
     let text = e.to_string();
     let kind = if e.kind() == redis::ErrorKind::AuthenticationFailed
         || text.contains("WRONGPASS")
         || text.contains("NOAUTH")
     {
-        StoreErrorKind::Auth
+        ErrorKind::Auth
     } else if e.is_timeout() {
-        StoreErrorKind::Timeout
+        ErrorKind::Timeout
     } else if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
-        StoreErrorKind::Connection
+        ErrorKind::Connection
     } else if e.kind() == redis::ErrorKind::InvalidClientConfig {
-        StoreErrorKind::Config
+        ErrorKind::Config
     } else {
-        StoreErrorKind::Protocol
+        ErrorKind::Protocol
     };
-    StoreError::new(kind, format!("redis: {text}")).with_source(e)
+    Error::new(kind, format!("redis: {text}")).with_source(e)
 }
 
-fn timeout_error(what: &str, after: Duration) -> StoreError {
-    StoreError::new(
-        StoreErrorKind::Timeout,
+fn timeout_error(what: &str, after: Duration) -> Error {
+    Error::new(
+        ErrorKind::Timeout,
         format!("redis: {what} took longer than {after:?}"),
     )
 }
@@ -183,9 +185,10 @@ impl RedisStore {
     ///
     /// # Errors
     ///
-    /// [`StoreError`] of kind `Config` for a malformed URL, `Auth` for refused credentials,
-    /// `Connection` or `Timeout` for an unreachable server.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    /// [`Error`] of kind [`Config`](ErrorKind::Config) for a malformed URL,
+    /// [`Auth`](ErrorKind::Auth) for refused credentials, [`Connection`](ErrorKind::Connection)
+    /// or [`Timeout`](ErrorKind::Timeout) for an unreachable server.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
         Self::connect_with(url, RedisOptions::default()).await
     }
 
@@ -194,11 +197,11 @@ impl RedisStore {
     /// # Errors
     ///
     /// As [`connect`](Self::connect).
-    pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
+    pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self, Error> {
         let display_url = redact(url);
         let client = Self::client(url, &options).map_err(|e| {
-            StoreError::new(
-                StoreErrorKind::Config,
+            Error::new(
+                ErrorKind::Config,
                 format!("invalid Redis URL {display_url}: {e}"),
             )
             .with_source(e)
@@ -246,22 +249,19 @@ impl RedisStore {
                 backend,
                 options,
                 increment: redis::Script::new(scripts::INCREMENT),
+                count_in_window: redis::Script::new(scripts::COUNT_IN_WINDOW),
                 throttle: redis::Script::new(scripts::THROTTLE),
                 unlock: redis::Script::new(scripts::UNLOCK),
                 set_tagged: redis::Script::new(scripts::SET_TAGGED),
                 set_hash_tagged: redis::Script::new(scripts::SET_HASH_TAGGED),
-                invalidate_tag: redis::Script::new(scripts::INVALIDATE_TAG),
+                prune_tag: redis::Script::new(scripts::PRUNE_TAG),
                 display_url,
             }),
         };
         store.spawn_health_check();
         store.ping().await.map_err(|e| {
-            let kind = e.kind();
-            StoreError::new(
-                kind,
-                format!("cannot use Redis at {}: {e}", store.inner.display_url),
-            )
-            .with_source(e)
+            let display_url = store.inner.display_url.clone();
+            e.context(format_args!("cannot use Redis at {display_url}"))
         })?;
         Ok(store)
     }
@@ -330,13 +330,13 @@ impl RedisStore {
     /// # Errors
     ///
     /// The failure, as for any command.
-    pub async fn ping(&self) -> Result<(), StoreError> {
+    pub async fn ping(&self) -> Result<(), Error> {
         let reply: String = self.query(&redis::cmd("PING")).await?;
         if reply == "PONG" {
             Ok(())
         } else {
-            Err(StoreError::new(
-                StoreErrorKind::Protocol,
+            Err(Error::new(
+                ErrorKind::Protocol,
                 format!("redis: PING answered {reply:?}"),
             ))
         }
@@ -347,7 +347,7 @@ impl RedisStore {
         &self.inner.options
     }
 
-    async fn conn(&self) -> Result<Conn, StoreError> {
+    async fn conn(&self) -> Result<Conn, Error> {
         match &self.inner.backend {
             Backend::Shared(c) => Ok(Conn::Shared(c.clone())),
             // Boxed: a checkout's future is large, and inline it would be moved with every
@@ -371,15 +371,15 @@ impl RedisStore {
     async fn bounded<T>(
         &self,
         what: &str,
-        run: impl Future<Output = Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
+        run: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
         tokio::time::timeout(self.inner.options.command_timeout, run)
             .await
             .map_err(|_| timeout_error(what, self.inner.options.command_timeout))?
     }
 
     /// Runs one command.
-    async fn query<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> Result<T, Error> {
         self.bounded("a command", async {
             let mut conn = self.conn().await?;
             cmd.query_async::<T>(&mut conn).await.map_err(store_error)
@@ -387,7 +387,7 @@ impl RedisStore {
         .await
     }
 
-    async fn query_pipe<T: redis::FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, StoreError> {
+    async fn query_pipe<T: redis::FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, Error> {
         self.bounded("a pipeline", async {
             let mut conn = self.conn().await?;
             pipe.query_async::<T>(&mut conn).await.map_err(store_error)
@@ -398,7 +398,7 @@ impl RedisStore {
     async fn invoke<T: redis::FromRedisValue>(
         &self,
         invocation: redis::ScriptInvocation<'_>,
-    ) -> Result<T, StoreError> {
+    ) -> Result<T, Error> {
         self.bounded("a script", async {
             let mut conn = self.conn().await?;
             invocation
@@ -415,7 +415,7 @@ impl RedisStore {
         &self,
         prefix: &KeyPrefix,
         unlink: bool,
-    ) -> Result<(u64, Vec<String>), StoreError> {
+    ) -> Result<(u64, Vec<String>), Error> {
         let batch_size = self.inner.options.scan_batch;
         let mut found = Vec::new();
         let mut removed = 0u64;
@@ -465,6 +465,28 @@ fn millis(d: Duration) -> u64 {
 impl Store for RedisStore {
     fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
         Box::pin(async move { self.query(redis::cmd("GET").arg(key)).await })
+    }
+
+    fn scan<'a>(
+        &'a self,
+        prefix: &'a KeyPrefix,
+        cursor: u64,
+        count: usize,
+    ) -> StoreFuture<'a, ScanPage> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("SCAN");
+            cmd.arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{}*", crate::key::glob_escape(prefix.as_str())))
+                .arg("COUNT")
+                .arg(count);
+            let (next, keys): (u64, Vec<String>) = self.query(&cmd).await?;
+            Ok(ScanPage::new(keys, next))
+        })
+    }
+
+    fn coordination(&self) -> Option<&dyn Coordination> {
+        Some(self)
     }
 
     fn get_many<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, Vec<Option<Vec<u8>>>> {
@@ -568,9 +590,28 @@ impl Store for RedisStore {
 
     fn invalidate_tag<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, u64> {
         Box::pin(async move {
-            let mut invocation = self.inner.invalidate_tag.key(tag_index(tag));
-            invocation.arg(0);
-            self.invoke(invocation).await
+            // Page by page, so that no command holds the server for a large tag; each page is
+            // removed from the index once its keys are gone. Members written during the walk
+            // may stay, as they would had they come just after it: the walk covers what the
+            // index held when it started, then stops.
+            let index = tag_index(tag);
+            let page = self.inner.options.scan_batch;
+            let held: u64 = self.invoke(self.inner.prune_tag.key(&index)).await?;
+            let mut removed = 0;
+            for _ in 0..held.div_ceil(page as u64).max(1) {
+                let members: Vec<String> = self
+                    .query(redis::cmd("ZRANGE").arg(&index).arg(0).arg(page - 1))
+                    .await?;
+                if members.is_empty() {
+                    break;
+                }
+                let gone: u64 = self.query(redis::cmd("UNLINK").arg(&members)).await?;
+                removed += gone;
+                let _: u64 = self
+                    .query(redis::cmd("ZREM").arg(&index).arg(&members))
+                    .await?;
+            }
+            Ok(removed)
         })
     }
 
@@ -591,6 +632,12 @@ impl Store for RedisStore {
         Box::pin(async move { Ok(self.scan_prefix(prefix, false).await?.1) })
     }
 
+    fn bounds_calls(&self) -> bool {
+        true
+    }
+}
+
+impl Coordination for RedisStore {
     fn increment<'a>(
         &'a self,
         key: &'a str,
@@ -657,8 +704,25 @@ impl Store for RedisStore {
         })
     }
 
-    fn bounds_calls(&self) -> bool {
-        true
+    fn counter<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<i64>> {
+        Box::pin(async move { self.query(redis::cmd("GET").arg(key)).await })
+    }
+
+    fn count_in_window<'a>(
+        &'a self,
+        key: &'a str,
+        window: Duration,
+        by: i64,
+    ) -> StoreFuture<'a, WindowCount> {
+        Box::pin(async move {
+            let mut invocation = self.inner.count_in_window.key(key);
+            invocation.arg(millis(window)).arg(by);
+            let (count, left): (i64, i64) = self.invoke(invocation).await?;
+            Ok(WindowCount::new(
+                count,
+                Duration::from_millis(u64::try_from(left).unwrap_or(0)),
+            ))
+        })
     }
 
     fn ttl<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Option<Duration>>> {

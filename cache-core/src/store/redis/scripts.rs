@@ -76,15 +76,32 @@ end
     index_tags!()
 );
 
-/// Removes every key of a tag and the tag's index, in one atomic step. KEYS[1] tag index.
-pub(super) const INVALIDATE_TAG: &str = r"
-local members = redis.call('ZRANGE', KEYS[1], 0, -1)
-local removed = 0
-for i = 1, #members, 500 do
-  removed = removed + redis.call('UNLINK', unpack(members, i, math.min(i + 499, #members)))
+/// Drops the members of a tag index whose entries have expired (scores are expiry times on the
+/// server's clock), and returns how many are left. KEYS[1] the index.
+pub(super) const PRUNE_TAG: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)
+return redis.call('ZCARD', KEYS[1])
+";
+
+/// A count in the current fixed window, the window told by the server's clock. The key holds a
+/// hash: `w`, the window's number, and `n`, its count; a count of an earlier window is dropped,
+/// and the key expires when the window ends. KEYS[1] the key; ARGV[1] the window (ms);
+/// ARGV[2] the increment. Returns {count, milliseconds until the window ends}.
+pub(super) const COUNT_IN_WINDOW: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local window = tonumber(ARGV[1])
+local index = math.floor(now / window)
+local ends = (index + 1) * window
+if tonumber(redis.call('HGET', KEYS[1], 'w')) ~= index then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'w', index)
 end
-redis.call('UNLINK', KEYS[1])
-return removed
+local count = redis.call('HINCRBY', KEYS[1], 'n', ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ends)
+return {count, ends - now}
 ";
 
 /// One request against a GCRA limit (`crate::throttle`), on the server's clock. KEYS[1] the

@@ -8,10 +8,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::breaker::{Breaker, BurstLog};
+use super::breaker::{Breaker, BurstLog};
+use super::{Store, StoreFuture};
 use crate::clock::Clock;
+use crate::error::{Error, ErrorKind};
 use crate::stats::{Counter, NamespaceId, StatsTable};
-use crate::store::{Store, StoreError, StoreErrorKind, StoreFuture};
 
 pub(crate) struct Far {
     pub(crate) store: Arc<dyn Store>,
@@ -47,11 +48,11 @@ impl Far {
         namespace: NamespaceId,
         what: &'static str,
         call: StoreFuture<'_, T>,
-    ) -> Result<T, StoreError> {
+    ) -> Result<T, Error> {
         let now = clock.now_nanos();
         if !self.breaker.allows(now) {
-            return Err(StoreError::new(
-                StoreErrorKind::Unavailable,
+            return Err(Error::new(
+                ErrorKind::Unavailable,
                 "the far tier is skipped for a cool-down after repeated failures",
             ));
         }
@@ -61,8 +62,8 @@ impl Far {
             Some(timeout) => Box::pin(async move {
                 match tokio::time::timeout(timeout, call).await {
                     Ok(result) => result,
-                    Err(_) => Err(StoreError::new(
-                        StoreErrorKind::Timeout,
+                    Err(_) => Err(Error::new(
+                        ErrorKind::Timeout,
                         format!("{what} took longer than the store timeout of {timeout:?}"),
                     )),
                 }

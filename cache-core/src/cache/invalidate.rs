@@ -1,0 +1,132 @@
+//! Removal: by key, by tag, by prefix, and of the whole in-process tier.
+
+use super::{Cache, TAGS_NAMESPACE};
+use crate::error::Error;
+use crate::key::{CacheKey, KeyPrefix};
+use crate::stats::Counter;
+
+impl Cache {
+    /// Removes every entry written with `tag`, in every tier; returns how many keys the far
+    /// tier removed, or the in-process tier when there is none. On Redis the keys and the
+    /// tag's index go in one atomic step.
+    pub async fn invalidate_tag(&self, tag: &str) -> u64 {
+        let near = self
+            .inner
+            .near
+            .as_ref()
+            .map_or(0, |near| near.remove_tagged(tag));
+        let Some(far) = &self.inner.far else {
+            return near;
+        };
+        let ns = self.inner.stats.namespace(TAGS_NAMESPACE);
+        let removed = self
+            .far_call(ns, "invalidate tag", far.store.invalidate_tag(tag))
+            .await
+            .unwrap_or(0);
+        self.inner.stats.add(ns, Counter::Invalidation, removed);
+        removed
+    }
+
+    /// Removes the entry under `key` from every tier.
+    pub async fn invalidate<K: CacheKey>(&self, key: &K) {
+        // Fail open: a far-tier failure was counted and logged.
+        let _ = self.try_invalidate(key).await;
+    }
+
+    /// [`invalidate`](Self::invalidate) that reports a failed far tier; the in-process copy is
+    /// removed either way.
+    pub(super) async fn try_invalidate<K: CacheKey>(&self, key: &K) -> Result<(), Error> {
+        let ns = self.inner.stats.namespace(K::NAMESPACE);
+        let mut removed = self
+            .inner
+            .near
+            .as_ref()
+            .and_then(|near| near.remove(key))
+            .is_some();
+        let far = match &self.inner.far {
+            Some(far) => {
+                let keys = [key.render()];
+                let result = self.far_call(ns, "UNLINK", far.store.delete(&keys)).await;
+                removed |= matches!(result, Ok(n) if n > 0);
+                result.map(|_| ())
+            }
+            None => Ok(()),
+        };
+        if removed {
+            self.inner.stats.incr(ns, Counter::Invalidation);
+        }
+        far
+    }
+
+    /// Removes every entry whose key is in `prefix` (and not excluded by it), in every tier;
+    /// returns how many keys the far tier removed, or the in-process tier when there is none.
+    /// The far tier is walked with `SCAN` and batched deletes, never `KEYS`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] of kind [`UnboundedPrefix`](crate::ErrorKind::UnboundedPrefix) when the prefix
+    /// is empty and would name every key.
+    pub async fn invalidate_prefix(&self, prefix: &KeyPrefix) -> Result<u64, Error> {
+        match self.try_invalidate_prefix(prefix).await {
+            // Fail open: the failure was counted and logged; the in-process part is done.
+            Err(e) if e.is_store_failure() => Ok(0),
+            other => other,
+        }
+    }
+
+    /// [`invalidate_prefix`](Self::invalidate_prefix) that reports a failed far tier.
+    pub(super) async fn try_invalidate_prefix(&self, prefix: &KeyPrefix) -> Result<u64, Error> {
+        if prefix.as_str().is_empty() {
+            return Err(Error::unbounded_prefix(prefix.namespace_name()));
+        }
+        let near = self
+            .inner
+            .near
+            .as_ref()
+            .map_or(0, |near| near.remove_prefix(prefix));
+        let Some(far) = &self.inner.far else {
+            return Ok(near);
+        };
+        let ns = self.inner.stats.namespace(prefix.namespace_name());
+        let removed = self
+            .far_call(ns, "SCAN+UNLINK", far.store.delete_prefix(prefix))
+            .await?;
+        self.inner.stats.add(ns, Counter::Invalidation, removed);
+        Ok(removed)
+    }
+
+    /// The rendered keys in `prefix`: from the far tier when there is
+    /// one, else the live entries in process.
+    ///
+    /// # Errors
+    ///
+    /// As [`invalidate_prefix`](Self::invalidate_prefix), and the far tier's error: a listing
+    /// that silently came back empty would be wrong.
+    pub async fn keys(&self, prefix: &KeyPrefix) -> Result<Vec<String>, Error> {
+        if prefix.as_str().is_empty() {
+            return Err(Error::unbounded_prefix(prefix.namespace_name()));
+        }
+        match &self.inner.far {
+            Some(far) => {
+                let ns = self.inner.stats.namespace(prefix.namespace_name());
+                Ok(self.far_call(ns, "SCAN", far.store.keys(prefix)).await?)
+            }
+            None => Ok(self
+                .inner
+                .near
+                .as_ref()
+                .map(|near| near.keys_with_prefix(prefix, self.inner.clock.now_nanos()))
+                .unwrap_or_default()),
+        }
+    }
+
+    /// Removes every entry of the in-process tier, of every key type. The far tier is shared
+    /// with other instances and is left alone: remove its entries by prefix with
+    /// [`invalidate_prefix`](Self::invalidate_prefix) or by tag with
+    /// [`invalidate_tag`](Self::invalidate_tag).
+    pub fn invalidate_all_in_process(&self) {
+        if let Some(near) = &self.inner.near {
+            near.clear();
+        }
+    }
+}
