@@ -18,14 +18,17 @@ use axum::Router;
 use axum::extract::{MatchedPath, Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
+use bytes::Bytes;
 use cache_core::codec::Json;
 use cache_core::store::redis::RedisStore;
 use cache_core::{Cache, CacheKey};
+use cache_tower::route::Matched;
 use cache_tower::{
     Invalidate, InvalidationLayer, MetricsLayer, Purge, RateLimitLayer, ResponseCacheLayer, Write,
     WriteThroughLayer,
 };
 use http::Method;
+use http::request::Parts;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,7 +99,7 @@ async fn main() {
         );
     }
     let prometheus = examples::metrics_app::prometheus();
-    let metrics = MetricsLayer::new().route_label(|parts| {
+    let metrics = MetricsLayer::new().route_label(|parts: &Parts| {
         parts
             .extensions
             .get::<MatchedPath>()
@@ -123,11 +126,11 @@ async fn main() {
         // Innermost: a successful update invalidates the typed entry and writes the new page.
         .layer(
             InvalidationLayer::new(cache.clone())
-                .rule(Method::PUT, "/admin/merchants/{slug}", |m| {
+                .rule(Method::PUT, "/admin/merchants/{slug}", |m: &Matched<'_>| {
                     let slug = m.param("slug").unwrap_or_default().to_owned();
                     vec![Invalidate::key(MerchantKey { slug })]
                 })
-                .purge(Purge::method(|parts| {
+                .purge(Purge::method(|parts: &Parts| {
                     parts
                         .headers
                         .get("authorization")
@@ -136,23 +139,32 @@ async fn main() {
         )
         .layer(
             WriteThroughLayer::new(cache.clone())
-                .map(Method::PUT, "/admin/merchants/{slug}", |m| {
+                .map(Method::PUT, "/admin/merchants/{slug}", |m: &Matched<'_>| {
                     Some(format!("/merchants/{}", m.param("slug")?))
                 })
-                .typed(Method::PUT, "/admin/merchants/{slug}", |m, body| {
-                    let slug = m.param("slug").unwrap_or_default().to_owned();
-                    serde_json::from_slice::<Merchant>(body)
-                        .map(|merchant| vec![Write::new(MerchantKey { slug }, merchant)])
-                        .unwrap_or_default()
-                }),
+                .typed(
+                    Method::PUT,
+                    "/admin/merchants/{slug}",
+                    |m: &Matched<'_>, body: &Bytes| {
+                        let slug = m.param("slug").unwrap_or_default().to_owned();
+                        serde_json::from_slice::<Merchant>(body)
+                            .map(|merchant| vec![Write::new(MerchantKey { slug }, merchant)])
+                            .unwrap_or_default()
+                    },
+                ),
         )
         .layer(ResponseCacheLayer::new(cache.clone()).name("shop"))
         // Seed 001: 100 requests a minute per client IP, shared by every instance.
         .layer(
-            RateLimitLayer::new(cache.clone(), 100, Duration::from_secs(60), |parts| {
-                let forwarded = parts.headers.get("x-forwarded-for")?.to_str().ok()?;
-                forwarded.split(',').next().map(|ip| ip.trim().to_owned())
-            })
+            RateLimitLayer::new(
+                cache.clone(),
+                100,
+                Duration::from_secs(60),
+                |parts: &Parts| {
+                    let forwarded = parts.headers.get("x-forwarded-for")?.to_str().ok()?;
+                    forwarded.split(',').next().map(|ip| ip.trim().to_owned())
+                },
+            )
             .exempt("/health"),
         )
         .layer(metrics);

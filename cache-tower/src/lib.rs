@@ -23,6 +23,12 @@
 //! # }
 //! ```
 
+pub mod body;
+mod macros;
+#[cfg(any(feature = "invalidate", feature = "write-through"))]
+pub mod route;
+mod uri;
+
 #[cfg(feature = "response-cache")]
 pub mod response_cache;
 

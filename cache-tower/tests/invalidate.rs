@@ -12,7 +12,9 @@ use axum::routing::{delete, get, put};
 use cache_core::store::redis::RedisStore;
 use cache_core::test_util::RedisServer;
 use cache_core::{Cache, CacheKey};
+use cache_tower::route::Matched;
 use cache_tower::{Invalidate, InvalidationLayer, Purge, ResponseCacheLayer};
+use http::request::Parts;
 use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -94,20 +96,20 @@ async fn send(
 
 fn merchants(cache: &Cache) -> Router {
     let invalidation = InvalidationLayer::new(cache.clone())
-        .rule(Method::PUT, "/admin/merchants/{slug}", |m| {
+        .rule(Method::PUT, "/admin/merchants/{slug}", |m: &Matched<'_>| {
             let slug = m.param("slug").unwrap_or_default().to_owned();
             vec![
                 Invalidate::path(format!("/merchants/{slug}")),
                 Invalidate::key(MerchantKey { slug }),
             ]
         })
-        .rule(Method::PUT, "/admin/broken/{slug}", |m| {
+        .rule(Method::PUT, "/admin/broken/{slug}", |m: &Matched<'_>| {
             vec![Invalidate::path(format!(
                 "/merchants/{}",
                 m.param("slug").unwrap_or_default()
             ))]
         })
-        .purge(Purge::method(|parts| {
+        .purge(Purge::method(|parts: &Parts| {
             parts
                 .headers
                 .get("authorization")
@@ -202,8 +204,10 @@ async fn a_merchant_update_makes_the_next_read_a_miss() {
 #[tokio::test]
 async fn deleting_a_user_invalidates_the_user_and_the_trust_score() {
     let (cache, _server) = redis_cache().await;
-    let invalidation =
-        InvalidationLayer::new(cache.clone()).rule(Method::DELETE, "/users/{id}", |m| {
+    let invalidation = InvalidationLayer::new(cache.clone()).rule(
+        Method::DELETE,
+        "/users/{id}",
+        |m: &Matched<'_>| {
             let Some(id) = m.param("id").and_then(|id| id.parse::<u64>().ok()) else {
                 return Vec::new();
             };
@@ -211,7 +215,8 @@ async fn deleting_a_user_invalidates_the_user_and_the_trust_score() {
                 Invalidate::key(UserKey(id)),
                 Invalidate::key(TrustScoreKey(id)),
             ]
-        });
+        },
+    );
     let app = Router::new()
         .route("/users/{id}", delete(|| async { StatusCode::NO_CONTENT }))
         .layer(invalidation);
@@ -304,7 +309,7 @@ async fn purge_needs_authorization_and_then_removes_urls_and_tags() {
 async fn a_purge_path_takes_urls_tags_and_prefixes_as_parameters() {
     let (cache, _server) = redis_cache().await;
     let invalidation =
-        InvalidationLayer::new(cache.clone()).purge(Purge::path("/_purge", |parts| {
+        InvalidationLayer::new(cache.clone()).purge(Purge::path("/_purge", |parts: &Parts| {
             parts
                 .headers
                 .get("x-ops-token")

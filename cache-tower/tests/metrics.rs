@@ -14,6 +14,7 @@ use cache_core::store::redis::{RedisOptions, RedisStore};
 use cache_core::test_util::RedisServer;
 use cache_tower::{MetricsLayer, ResponseCacheLayer};
 use http::Request;
+use http::request::Parts;
 use tower::ServiceExt;
 
 #[tokio::test]
@@ -24,7 +25,7 @@ async fn store_errors_are_counted_per_route_and_requests_still_succeed() {
         .await
         .unwrap();
     let cache = Cache::builder().far(store).build().unwrap();
-    let metrics = MetricsLayer::new().route_label(|parts| {
+    let metrics = MetricsLayer::new().route_label(|parts: &Parts| {
         parts
             .extensions
             .get::<MatchedPath>()

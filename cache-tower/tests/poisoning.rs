@@ -12,6 +12,8 @@ use cache_core::Cache;
 use cache_tower::ResponseCacheLayer;
 #[cfg(feature = "write-through")]
 use cache_tower::{InvalidationLayer, Purge, WriteThroughLayer};
+#[cfg(feature = "write-through")]
+use http::request::Parts;
 use http::{HeaderMap, Method};
 #[cfg(feature = "write-through")]
 use http::{Request, Response};
@@ -135,7 +137,7 @@ async fn a_target_authority_that_disagrees_with_host_is_never_cached() {
         .route("/page", get(pages))
         .route("/notes/1", get(pages).put(pages))
         .layer(WriteThroughLayer::new(cache.clone()))
-        .layer(InvalidationLayer::new(cache.clone()).purge(Purge::method(|_| true)))
+        .layer(InvalidationLayer::new(cache.clone()).purge(Purge::method(|_: &Parts| true)))
         .layer(ResponseCacheLayer::new(cache).clock(clock));
     let app = Router::new().fallback_service(app);
     let addr = serve(app).await;

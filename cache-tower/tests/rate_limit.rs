@@ -13,6 +13,7 @@ use cache_core::Cache;
 use cache_core::store::redis::{RedisOptions, RedisStore};
 use cache_core::test_util::RedisServer;
 use cache_tower::RateLimitLayer;
+use http::request::Parts;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::Empty;
 use hyper_util::client::legacy::Client;
@@ -29,20 +30,25 @@ async fn instance(cache: Cache, scope: &str, limit: u64) -> SocketAddr {
     serve(limiter(cache, scope, limit)).await
 }
 
-fn limiter(cache: Cache, scope: &str, limit: u64) -> RateLimitLayer {
-    RateLimitLayer::new(cache, limit, Duration::from_secs(60), |parts| {
-        parts
-            .headers
-            .get("x-client")?
-            .to_str()
-            .ok()
-            .map(str::to_owned)
-    })
-    .scope(scope)
-    .exempt("/health")
+/// Requests count against their `x-client` header.
+fn client_header(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get("x-client")?
+        .to_str()
+        .ok()
+        .map(str::to_owned)
 }
 
-async fn serve(layer: RateLimitLayer) -> SocketAddr {
+type Limiter = RateLimitLayer<fn(&Parts) -> Option<String>>;
+
+fn limiter(cache: Cache, scope: &str, limit: u64) -> Limiter {
+    RateLimitLayer::new(cache, limit, Duration::from_secs(60), client_header as _)
+        .scope(scope)
+        .exempt("/health")
+}
+
+async fn serve(layer: Limiter) -> SocketAddr {
     let app = Router::new()
         .route("/offers", routing::get(|| async { "offers" }))
         .route("/health", routing::get(|| async { "ok" }))

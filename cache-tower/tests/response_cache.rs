@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::Method;
+use http::request::Parts;
 use support::{Script, cached_app, get, respond, send};
 
 fn secs(n: u64) -> Duration {
@@ -649,7 +650,7 @@ async fn a_custom_key_can_bypass_or_merge_requests() {
     let origin =
         Script::new(|_, _, n| respond(200, &[("cache-control", "max-age=60")], &format!("v{n}")));
     let (app, _clock) = cached_app(&origin, |l| {
-        l.cache_key(|parts| {
+        l.cache_key(|parts: &Parts| {
             let path = parts.uri.path();
             (!path.starts_with("/admin")).then(|| path.to_owned())
         })

@@ -11,10 +11,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::routing::get;
+use bytes::Bytes;
 use cache_core::codec::Json;
 use cache_core::store::redis::RedisStore;
 use cache_core::test_util::RedisServer;
 use cache_core::{Cache, CacheKey};
+use cache_tower::route::Matched;
 use cache_tower::{ResponseCacheLayer, Write, WriteThroughLayer};
 use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -159,16 +161,20 @@ async fn mapped_paths_and_typed_values_are_written_from_responses() {
         )
         .layer(
             WriteThroughLayer::new(cache.clone())
-                .map(Method::PUT, "/api/merchants/{slug}", |m| {
+                .map(Method::PUT, "/api/merchants/{slug}", |m: &Matched<'_>| {
                     Some(format!("/merchants/{}", m.param("slug")?))
                 })
-                .typed(Method::PUT, "/api/merchants/{slug}", |m, body| {
-                    let Ok(merchant) = serde_json::from_slice::<Merchant>(body) else {
-                        return Vec::new();
-                    };
-                    let slug = m.param("slug").unwrap_or_default().to_owned();
-                    vec![Write::new(MerchantKey { slug }, merchant)]
-                }),
+                .typed(
+                    Method::PUT,
+                    "/api/merchants/{slug}",
+                    |m: &Matched<'_>, body: &Bytes| {
+                        let Ok(merchant) = serde_json::from_slice::<Merchant>(body) else {
+                            return Vec::new();
+                        };
+                        let slug = m.param("slug").unwrap_or_default().to_owned();
+                        vec![Write::new(MerchantKey { slug }, merchant)]
+                    },
+                ),
         )
         .layer(ResponseCacheLayer::new(cache.clone()));
     let host = host();

@@ -7,7 +7,9 @@ use axum::Router;
 use axum::extract::{MatchedPath, Path};
 use axum::routing::get;
 use cache_core::Cache;
+use cache_tower::metrics::RouteLabel;
 use cache_tower::{MetricsLayer, ResponseCacheLayer};
+use http::request::Parts;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// The process-wide Prometheus recorder (the `metrics` facade takes one per process).
@@ -29,9 +31,9 @@ pub fn prometheus() -> PrometheusHandle {
 /// The shop: `/products/{id}` is cacheable for a minute, `/cart` never; `/metrics` answers the
 /// Prometheus text and is itself neither cached nor counted. Also returns the metrics layer,
 /// for its snapshot.
-pub fn app(cache: Cache) -> (Router, MetricsLayer) {
+pub fn app(cache: Cache) -> (Router, MetricsLayer<impl RouteLabel>) {
     let handle = prometheus();
-    let metrics = MetricsLayer::new().route_label(|parts| {
+    let metrics = MetricsLayer::new().route_label(|parts: &Parts| {
         parts
             .extensions
             .get::<MatchedPath>()

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use cache_core::Cache;
 use cache_core::store::redis::RedisStore;
 use cache_tower::ResponseCache;
-use cache_tower::response_cache::ResponseBody;
+use cache_tower::body::ResponseBody;
 use http::header::HOST;
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Request, Response, StatusCode, Uri};

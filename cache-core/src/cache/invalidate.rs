@@ -7,24 +7,29 @@ use crate::stats::Counter;
 
 impl Cache {
     /// Removes every entry written with `tag`, in every tier; returns how many keys the far
-    /// tier removed, or the in-process tier when there is none. On Redis the keys and the
-    /// tag's index go in one atomic step.
+    /// tier removed, or the in-process tier when there is none.
     pub async fn invalidate_tag(&self, tag: &str) -> u64 {
+        // Fail open: a far-tier failure was counted and logged.
+        self.try_invalidate_tag(tag).await.unwrap_or(0)
+    }
+
+    /// [`invalidate_tag`](Self::invalidate_tag) that reports a failed far tier; the in-process
+    /// entries are removed either way.
+    pub(super) async fn try_invalidate_tag(&self, tag: &str) -> Result<u64, Error> {
         let near = self
             .inner
             .near
             .as_ref()
             .map_or(0, |near| near.remove_tagged(tag));
         let Some(far) = &self.inner.far else {
-            return near;
+            return Ok(near);
         };
         let ns = self.inner.stats.namespace(TAGS_NAMESPACE);
         let removed = self
             .far_call(ns, "invalidate tag", far.store.invalidate_tag(tag))
-            .await
-            .unwrap_or(0);
+            .await?;
         self.inner.stats.add(ns, Counter::Invalidation, removed);
-        removed
+        Ok(removed)
     }
 
     /// Removes the entry under `key` from every tier.

@@ -84,6 +84,16 @@ impl Strict<'_> {
         self.cache.try_invalidate(key).await
     }
 
+    /// As [`Cache::invalidate_tag`]: the in-process entries go either way, the far tier's
+    /// failure is returned.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the far tier fails.
+    pub async fn invalidate_tag(&self, tag: &str) -> Result<u64, Error> {
+        self.cache.try_invalidate_tag(tag).await
+    }
+
     /// As [`Cache::invalidate_prefix`].
     ///
     /// # Errors

@@ -15,14 +15,15 @@
 //!
 //! # Example
 //!
-//! Seed 001: updating a merchant invalidates its typed entry, its tag (every response the
+//! Updating a merchant invalidates its typed entry, its tag (every response the
 //! origin tagged `Surrogate-Key: merchant:<slug>`) and its public page.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use axum::{Router, body::Body, routing::{get, put}};
 //! use cache_core::{Cache, CacheKey};
-//! use cache_tower::{Invalidate, InvalidationLayer, Purge, ResponseCacheLayer};
+//! use cache_tower::invalidate::{Invalidate, InvalidationLayer, Matched, Purge};
+//! use cache_tower::ResponseCacheLayer;
 //! use http::{Method, Request};
 //! use tower::ServiceExt;
 //!
@@ -32,7 +33,7 @@
 //!
 //! let cache = Cache::new(10_000);
 //! let invalidation = InvalidationLayer::new(cache.clone())
-//!     .rule(Method::PUT, "/admin/merchants/{slug}", |m| {
+//!     .rule(Method::PUT, "/admin/merchants/{slug}", |m: &Matched<'_>| {
 //!         let slug = m.param("slug").unwrap_or_default().to_owned();
 //!         vec![
 //!             Invalidate::tag(format!("merchant:{slug}")),
@@ -40,9 +41,7 @@
 //!             Invalidate::key(MerchantKey { slug }),
 //!         ]
 //!     })
-//!     .purge(Purge::method(|parts| {
-//!         parts.headers.get("authorization").is_some_and(|v| v == "Bearer ops-secret")
-//!     }));
+//!     .purge(Purge::bearer("ops-secret"));
 //! let app = Router::new()
 //!     .route("/merchants/{slug}", get(|| async { ([("cache-control", "max-age=3600")], "Amazon") }))
 //!     .route("/admin/merchants/{slug}", put(|| async { "saved" }))
@@ -65,12 +64,14 @@ mod action;
 mod future;
 mod layer;
 mod purge;
-pub(crate) mod rules;
+mod rule;
 mod service;
 
 pub use action::Invalidate;
 pub use future::ResponseFuture;
 pub use layer::InvalidationLayer;
-pub use purge::Purge;
-pub use rules::Matched;
+pub use purge::{Authorize, Bearer, NoPurge, Purge};
+pub use rule::InvalidationRule;
 pub use service::Invalidation;
+
+pub use crate::route::Matched;

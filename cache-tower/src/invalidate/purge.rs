@@ -1,12 +1,72 @@
-//! [`Purge`]: the opt-in purge endpoint, always behind a caller-supplied authorization check.
+//! [`Purge`]: where purge requests arrive, who may send them ([`Authorize`]), and what one
+//! names.
 
 use std::fmt;
-use std::sync::Arc;
 
 use http::request::Parts;
 use http::{HeaderName, Method};
 
-type Authorize = Arc<dyn Fn(&Parts) -> bool + Send + Sync>;
+/// Decides whether a purge request may proceed, from its head.
+///
+/// Any `Fn(&Parts) -> bool` is one; [`Bearer`] checks a shared secret in constant time.
+pub trait Authorize: Clone + Send + Sync + 'static {
+    /// Whether the purge request `parts` is allowed.
+    fn authorize(&self, parts: &Parts) -> bool;
+}
+
+impl<F> Authorize for F
+where
+    F: Fn(&Parts) -> bool + Clone + Send + Sync + 'static,
+{
+    fn authorize(&self, parts: &Parts) -> bool {
+        self(parts)
+    }
+}
+
+/// Allows a purge whose `Authorization` is `Bearer <secret>`, compared in constant time, so
+/// that the time an answer takes tells nothing about how much of a guess was right (only
+/// whether its length was).
+#[derive(Clone)]
+pub struct Bearer {
+    secret: Vec<u8>,
+}
+
+impl Authorize for Bearer {
+    fn authorize(&self, parts: &Parts) -> bool {
+        use subtle::ConstantTimeEq;
+        let Some(value) = parts.headers.get(http::header::AUTHORIZATION) else {
+            return false;
+        };
+        let Some(token) = value
+            .as_bytes()
+            .get(..7)
+            .filter(|scheme| scheme.eq_ignore_ascii_case(b"bearer "))
+            .map(|_| &value.as_bytes()[7..])
+        else {
+            return false;
+        };
+        !self.secret.is_empty()
+            && token.len() == self.secret.len()
+            && bool::from(token.ct_eq(&self.secret))
+    }
+}
+
+impl fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bearer").finish_non_exhaustive()
+    }
+}
+
+/// No purge endpoint: the authorization of an [`InvalidationLayer`](super::InvalidationLayer)
+/// without [`purge`](super::InvalidationLayer::purge). It allows nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoPurge;
+
+impl Authorize for NoPurge {
+    fn authorize(&self, _: &Parts) -> bool {
+        false
+    }
+}
 
 /// Where purge requests arrive and who may send them.
 ///
@@ -15,16 +75,16 @@ type Authorize = Arc<dyn Fn(&Parts) -> bool + Send + Sync>;
 ///
 /// With axum, layers added by `Router::layer` see only requests some route (or the router's
 /// own fallback) handles; a `PURGE /` that no route matches reaches the layer when the layered
-/// router is nested as another router's `fallback_service` (see the `axum_shop` example), or
-/// when the layer wraps the whole router as a service.
+/// router is nested as another router's `fallback_service`, or when the layer wraps the whole
+/// router as a service.
 #[derive(Clone)]
-pub struct Purge {
-    pub(crate) trigger: Trigger,
-    pub(crate) authorize: Authorize,
+pub struct Purge<A> {
+    trigger: Trigger,
+    pub(crate) authorize: A,
 }
 
 #[derive(Debug, Clone)]
-pub(crate) enum Trigger {
+enum Trigger {
     /// `PURGE <url>`: the URL, or the tags / prefix named in its headers.
     Method,
     /// `POST <path>?url=...&tag=...&prefix=...`.
@@ -43,30 +103,24 @@ pub(crate) struct Targets {
 
 const PURGE_PREFIX: HeaderName = HeaderName::from_static("purge-prefix");
 
-impl Purge {
+impl<A: Authorize> Purge<A> {
     /// Purges with the `PURGE` method: `PURGE /offers` removes that URL's stored responses;
     /// with `Surrogate-Key` or `Cache-Tag` headers it removes those tags instead, and with a
     /// `Purge-Prefix: /offers/` header every URL under that path. `authorize` decides from the
     /// request head; a refused purge is answered `403` and changes nothing.
-    pub fn method<F>(authorize: F) -> Self
-    where
-        F: Fn(&Parts) -> bool + Send + Sync + 'static,
-    {
+    pub fn method(authorize: A) -> Self {
         Self {
             trigger: Trigger::Method,
-            authorize: Arc::new(authorize),
+            authorize,
         }
     }
 
     /// Purges with `POST <path>?url=/offers&tag=merchant:42&prefix=/offers/` (each parameter
     /// may repeat), for clients that cannot send custom methods.
-    pub fn path<F>(path: impl Into<String>, authorize: F) -> Self
-    where
-        F: Fn(&Parts) -> bool + Send + Sync + 'static,
-    {
+    pub fn path(path: impl Into<String>, authorize: A) -> Self {
         Self {
             trigger: Trigger::Path(path.into()),
-            authorize: Arc::new(authorize),
+            authorize,
         }
     }
 
@@ -124,7 +178,18 @@ impl Purge {
     }
 }
 
-impl fmt::Debug for Purge {
+impl Purge<Bearer> {
+    /// Purges with the `PURGE` method (as [`method`](Self::method)) when the request carries
+    /// `Authorization: Bearer <secret>`, compared in constant time. An empty secret allows
+    /// nothing.
+    pub fn bearer(secret: impl Into<Vec<u8>>) -> Self {
+        Self::method(Bearer {
+            secret: secret.into(),
+        })
+    }
+}
+
+impl<A> fmt::Debug for Purge<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Purge")
             .field("trigger", &self.trigger)
@@ -146,7 +211,7 @@ mod tests {
 
     #[test]
     fn purge_requests_name_urls_tags_and_prefixes() {
-        let purge = Purge::method(|_| true);
+        let purge = Purge::method(|_: &Parts| true);
         let p = parts("PURGE", "/offers?page=2", &[]);
         assert!(purge.is_purge(&p));
         assert_eq!(purge.targets(&p).paths, ["/offers?page=2"]);
@@ -160,7 +225,7 @@ mod tests {
         assert!(t.paths.is_empty());
         assert!(!purge.is_purge(&parts("GET", "/offers", &[])));
 
-        let purge = Purge::path("/_purge", |_| true);
+        let purge = Purge::path("/_purge", |_: &Parts| true);
         let p = parts("POST", "/_purge?url=%2Fx&tag=m%3A1&prefix=/p/&tag=t", &[]);
         assert!(purge.is_purge(&p));
         let t = purge.targets(&p);
@@ -173,5 +238,34 @@ mod tests {
             )
         );
         assert!(!purge.is_purge(&parts("GET", "/_purge", &[])));
+    }
+
+    #[test]
+    fn a_bearer_secret_must_match_exactly() {
+        let purge = Purge::bearer("s3cret");
+        let allowed = |auth: &str| {
+            purge
+                .authorize
+                .authorize(&parts("PURGE", "/", &[("authorization", auth)]))
+        };
+        assert!(allowed("Bearer s3cret"));
+        assert!(allowed("bearer s3cret"));
+        for wrong in [
+            "Bearer s3cre",
+            "Bearer s3cretx",
+            "Bearer S3CRET",
+            "Basic s3cret",
+            "s3cret",
+            "Bearer ",
+        ] {
+            assert!(!allowed(wrong), "{wrong}");
+        }
+        assert!(!purge.authorize.authorize(&parts("PURGE", "/", &[])));
+        let empty = Purge::bearer("");
+        assert!(
+            !empty
+                .authorize
+                .authorize(&parts("PURGE", "/", &[("authorization", "Bearer ")]))
+        );
     }
 }

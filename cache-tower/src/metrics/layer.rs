@@ -4,33 +4,24 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use http::request::Parts;
 use tower_layer::Layer;
 
 use super::outcome::Outcome;
+use super::route::{AllRoutes, RouteLabel};
 use super::service::Metrics;
 use super::snapshot::{MetricsSnapshot, RouteCounts};
-
-type RouteFn = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
 
 /// The most distinct route labels kept; past it, new labels are counted as `other`, so a
 /// careless route function cannot grow memory or label cardinality without bound.
 const MAX_ROUTES: usize = 1000;
 
+/// The counts shared by a metrics layer, its services and their futures.
+#[derive(Default)]
 pub(crate) struct Shared {
-    route: Option<RouteFn>,
     counts: Mutex<HashMap<String, RouteCounts>>,
 }
 
 impl Shared {
-    /// The label of a request: the route function's answer, else `all`.
-    pub(crate) fn label(&self, parts: &Parts) -> String {
-        self.route
-            .as_ref()
-            .and_then(|f| f(parts))
-            .unwrap_or_else(|| "all".to_owned())
-    }
-
     /// Counts one outcome (and a failed store read); returns the label it was counted under.
     pub(crate) fn record(&self, label: String, outcome: Outcome, store_error: bool) -> String {
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
@@ -60,45 +51,44 @@ impl Shared {
 /// with `outcome` one of `hit`, `stale`, `revalidated`, `miss`, `bypass`; and
 /// `http_cache_store_errors_total{route}` when the cache could not read its store.
 #[derive(Clone)]
-pub struct MetricsLayer {
+pub struct MetricsLayer<R = AllRoutes> {
     shared: Arc<Shared>,
+    route: R,
 }
 
 impl MetricsLayer {
     /// A layer labelling every request `all` until [`route_label`](Self::route_label) is set.
     pub fn new() -> Self {
         Self {
-            shared: Arc::new(Shared {
-                route: None,
-                counts: Mutex::default(),
-            }),
+            shared: Arc::default(),
+            route: AllRoutes,
         }
     }
+}
 
+impl<R> MetricsLayer<R> {
     /// How a request's route label is found: the matched path template, never the raw URI
-    /// (with axum, `parts.extensions.get::<MatchedPath>()`). `None` labels it `all`.
+    /// (with axum, `parts.extensions.get::<MatchedPath>()`); see [`RouteLabel`].
     ///
-    /// Set it before the layer is cloned or used: clones made earlier keep their counts apart.
+    /// The counts start afresh: set it before the layer is cloned or used.
     #[must_use]
-    pub fn route_label<F>(self, route: F) -> Self
-    where
-        F: Fn(&Parts) -> Option<String> + Send + Sync + 'static,
-    {
-        Self {
-            shared: Arc::new(Shared {
-                route: Some(Arc::new(route)),
-                counts: Mutex::default(),
-            }),
+    pub fn route_label<R2: RouteLabel>(self, route: R2) -> MetricsLayer<R2> {
+        MetricsLayer {
+            shared: Arc::default(),
+            route,
         }
     }
 
     /// The counts so far, per route.
     pub fn snapshot(&self) -> MetricsSnapshot {
-        let counts = self
-            .shared
-            .counts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        self.shared.snapshot()
+    }
+}
+
+impl Shared {
+    /// The counts so far, per route, sorted by route.
+    pub(crate) fn snapshot(&self) -> MetricsSnapshot {
+        let counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
         let mut routes: Vec<RouteCounts> = counts.values().cloned().collect();
         routes.sort_by(|a, b| a.route.cmp(&b.route));
         MetricsSnapshot { routes }
@@ -111,18 +101,18 @@ impl Default for MetricsLayer {
     }
 }
 
-impl<S> Layer<S> for MetricsLayer {
-    type Service = Metrics<S>;
+impl<S, R: Clone> Layer<S> for MetricsLayer<R> {
+    type Service = Metrics<S, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Metrics::from_parts(inner, self.shared.clone())
+        Metrics::from_parts(inner, self.shared.clone(), self.route.clone())
     }
 }
 
-impl fmt::Debug for MetricsLayer {
+impl<R> fmt::Debug for MetricsLayer<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MetricsLayer")
-            .field("custom_route", &self.shared.route.is_some())
+            .field("route", &std::any::type_name::<R>())
             .finish_non_exhaustive()
     }
 }

@@ -12,10 +12,10 @@
 //! use axum::{Router, body::Body, extract::MatchedPath, routing::get};
 //! use cache_core::Cache;
 //! use cache_tower::{MetricsLayer, ResponseCacheLayer};
-//! use http::Request;
+//! use http::{Request, request::Parts};
 //! use tower::ServiceExt;
 //!
-//! let metrics = MetricsLayer::new().route_label(|parts| {
+//! let metrics = MetricsLayer::new().route_label(|parts: &Parts| {
 //!     parts.extensions.get::<MatchedPath>().map(|p| p.as_str().to_owned())
 //! });
 //! let app = Router::new()
@@ -36,11 +36,13 @@
 mod future;
 mod layer;
 mod outcome;
+mod route;
 mod service;
 mod snapshot;
 
 pub use future::ResponseFuture;
 pub use layer::MetricsLayer;
 pub use outcome::Outcome;
+pub use route::{AllRoutes, RouteLabel};
 pub use service::Metrics;
 pub use snapshot::{MetricsSnapshot, RouteCounts};

@@ -1,5 +1,5 @@
-//! Rate limiting with the counters in the cache's far tier, shared by every instance (seed
-//! 001's `rate_limit:<ip>`), with `X-RateLimit-*` headers and `429` + `Retry-After`.
+//! Rate limiting with the counts in the cache's far tier, shared by every instance, with
+//! `X-RateLimit-*` headers and `429` + `Retry-After`.
 //!
 //! # Example
 //!
@@ -9,10 +9,10 @@
 //! use axum::{Router, body::Body, routing::get};
 //! use cache_core::Cache;
 //! use cache_tower::RateLimitLayer;
-//! use http::Request;
+//! use http::{Request, request::Parts};
 //! use tower::ServiceExt;
 //!
-//! let limit = RateLimitLayer::new(Cache::new(10_000), 2, Duration::from_secs(60), |parts| {
+//! let limit = RateLimitLayer::new(Cache::new(10_000), 2, Duration::from_secs(60), |parts: &Parts| {
 //!     parts.headers.get("x-api-key")?.to_str().ok().map(str::to_owned)
 //! })
 //! .exempt("/health");
@@ -27,9 +27,13 @@
 //! # });
 //! ```
 
+mod client;
+mod future;
 mod layer;
 mod service;
 mod window;
 
+pub use client::IdentifyClient;
+pub use future::ResponseFuture;
 pub use layer::RateLimitLayer;
 pub use service::RateLimit;

@@ -1,23 +1,25 @@
-//! The fixed window: which window a moment falls in, and the headers that describe it.
+//! The keys a limiter counts under, and the decision a count makes.
 
 use std::time::Duration;
 
 use cache_core::codec::Text;
-use cache_core::{CacheKey, KeyWriter, Policy};
+use cache_core::{CacheKey, KeyWriter, Policy, Throttle, WindowCount};
 
-/// The counter of one client in one window: `rate_limit:v1:<scope>:<client>:<window>`.
+/// The fixed-window count of one client: `rate_limit:v2:<scope>:<client>`. The window's number
+/// is kept inside the entry, on the far tier's clock.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct WindowKey {
     pub(crate) scope: String,
     pub(crate) client: String,
-    pub(crate) window: u64,
 }
 
 impl CacheKey for WindowKey {
     type Value = i64;
     type Codec = Text;
     const NAMESPACE: &'static str = "rate_limit";
-    // Every counter is created with its window as TTL (`increment_within`); this is unused.
+    // Version 1 kept one counter per window, the window's number in the key.
+    const VERSION: u32 = 2;
+    // Every count expires with its window (`count_in_window`); this is unused.
     const POLICY: Policy = Policy::builder()
         .time_to_live(Duration::from_secs(3600))
         .build();
@@ -25,7 +27,6 @@ impl CacheKey for WindowKey {
     fn write_key(&self, key: &mut KeyWriter<'_>) {
         key.segment_str(&self.scope);
         key.segment_str(&self.client);
-        key.segment(self.window);
     }
 }
 
@@ -52,16 +53,7 @@ impl CacheKey for BucketKey {
     }
 }
 
-/// Where `now_ms` (milliseconds since the epoch) falls for windows of `window_ms`: the
-/// window's number and the milliseconds left in it (at least 1).
-pub(crate) fn locate(now_ms: u64, window_ms: u64) -> (u64, u64) {
-    let window_ms = window_ms.max(1);
-    let index = now_ms / window_ms;
-    let left = (index + 1) * window_ms - now_ms;
-    (index, left.max(1))
-}
-
-/// The decision for a request that made the window's count `count`.
+/// What a limiter decided for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Decision {
     pub(crate) allowed: bool,
@@ -73,10 +65,14 @@ pub(crate) struct Decision {
     pub(crate) retry: u64,
 }
 
+/// Whole seconds in `d`, rounded up.
+fn secs(d: Duration) -> u64 {
+    u64::try_from(d.as_millis().div_ceil(1000)).unwrap_or(u64::MAX)
+}
+
 impl Decision {
     /// The decision a GCRA outcome makes.
-    pub(crate) fn from_throttle(t: &cache_core::Throttle, limit: u64) -> Self {
-        let secs = |d: Duration| u64::try_from(d.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
+    pub(crate) fn from_throttle(t: &Throttle, limit: u64) -> Self {
         Self {
             allowed: t.allowed,
             limit,
@@ -85,18 +81,19 @@ impl Decision {
             retry: secs(t.retry_after).max(1),
         }
     }
-}
 
-/// Decides a request that brought its window's count to `count` of `limit`, `left_ms` before
-/// the window ends.
-pub(crate) fn decide(count: i64, limit: u64, left_ms: u64) -> Decision {
-    let count = u64::try_from(count).unwrap_or(0);
-    Decision {
-        allowed: count <= limit,
-        limit,
-        remaining: limit.saturating_sub(count),
-        reset: left_ms.div_ceil(1000),
-        retry: left_ms.div_ceil(1000),
+    /// The decision for a request that brought its window's count to `window.count` of
+    /// `limit`.
+    pub(crate) fn from_window(window: &WindowCount, limit: u64) -> Self {
+        let count = u64::try_from(window.count).unwrap_or(0);
+        let reset = secs(window.reset_after);
+        Self {
+            allowed: count <= limit,
+            limit,
+            remaining: limit.saturating_sub(count),
+            reset,
+            retry: reset.max(1),
+        }
     }
 }
 
@@ -106,21 +103,27 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn windows_and_decisions() {
-        assert_eq!(locate(125_000, 60_000), (2, 55_000));
-        assert_eq!(locate(120_000, 60_000), (2, 60_000));
-        let d = decide(3, 3, 1_500);
-        assert_eq!((d.allowed, d.remaining, d.reset), (true, 0, 2));
-        assert!(!decide(4, 3, 1_500).allowed);
+    fn a_window_allows_the_limit_then_refuses_until_it_ends() {
+        let d = Decision::from_window(&WindowCount::new(3, Duration::from_millis(1_500)), 3);
+        assert_eq!((d.allowed, d.remaining, d.reset, d.retry), (true, 0, 2, 2));
+        let refused = Decision::from_window(&WindowCount::new(4, Duration::from_millis(10)), 3);
+        assert_eq!(
+            (refused.allowed, refused.remaining, refused.retry),
+            (false, 0, 1)
+        );
     }
 
     proptest! {
         #[test]
-        fn a_moment_is_inside_its_window(now in 0u64..u64::MAX / 4, window in 1u64..10_000_000) {
-            let (index, left) = locate(now, window);
-            prop_assert!(index * window <= now);
-            prop_assert!(left >= 1 && left <= window);
-            prop_assert_eq!(now + left, (index + 1) * window);
+        fn remaining_plus_count_is_the_limit_while_allowed(count in 1i64..1000, limit in 1u64..1000, left in 0u64..100_000) {
+            let d = Decision::from_window(&WindowCount::new(count, Duration::from_millis(left)), limit);
+            prop_assert_eq!(d.allowed, count as u64 <= limit);
+            if d.allowed {
+                prop_assert_eq!(d.remaining + count as u64, limit);
+            } else {
+                prop_assert_eq!(d.remaining, 0);
+            }
+            prop_assert!(d.retry >= 1 && d.reset * 1000 >= left);
         }
     }
 }

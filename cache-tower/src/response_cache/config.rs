@@ -1,4 +1,6 @@
-//! The options of a response cache, shared by the layer and the service.
+//! The settings of a response cache, shared by its layer and its services, and published to
+//! the layers inside it (write-through, invalidation, purge) so that there is one settings
+//! handle with one default scheme.
 
 use std::fmt;
 use std::sync::Arc;
@@ -6,18 +8,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cache_core::Clock;
 use http::HeaderName;
-use http::request::Parts;
 
-use super::freshness::{Heuristic, Rules};
-use super::storable::StoreRules;
+use super::rules::directives::Directives;
+use super::rules::freshness::{Heuristic, Rules};
+use super::rules::storable::StoreRules;
 
 /// A response cache's settings, put in the extensions of every request it forwards, so that
 /// the layers inside it (write-through, invalidation, purge) key and store as it does.
-#[cfg(feature = "invalidate")]
+#[cfg(any(feature = "invalidate", feature = "write-through"))]
 #[derive(Debug, Clone)]
 pub(crate) struct Published(pub(crate) Arc<Config>);
 
-#[cfg(feature = "invalidate")]
+#[cfg(any(feature = "invalidate", feature = "write-through"))]
 impl Published {
     /// The settings of the response cache in front of the request, else the defaults.
     pub(crate) fn of(extensions: &http::Extensions) -> Arc<Config> {
@@ -26,9 +28,6 @@ impl Published {
             .map_or_else(Arc::default, |p| p.0.clone())
     }
 }
-
-/// Computes the primary cache key of a request; `None` sends it to the origin uncached.
-pub(crate) type KeyFn = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
 
 #[derive(Clone)]
 pub(crate) struct Config {
@@ -47,7 +46,6 @@ pub(crate) struct Config {
     pub(crate) memory: u64,
     pub(crate) name: Arc<str>,
     pub(crate) default_scheme: Arc<str>,
-    pub(crate) key: Option<KeyFn>,
     pub(crate) collapse: bool,
     pub(crate) expose_tags: bool,
     /// A mocked clock and the wall time it started at; `None` reads the system time.
@@ -77,7 +75,6 @@ impl Default for Config {
             memory: DEFAULT_MEMORY,
             name: "cache-tower".into(),
             default_scheme: "http".into(),
-            key: None,
             collapse: true,
             expose_tags: false,
             clock: None,
@@ -103,21 +100,21 @@ impl Config {
         }
     }
 
+    /// The effective directives of a response: those of the first valid targeted field
+    /// (`CDN-Cache-Control`...) with `true`, else those of `Cache-Control` with `false`.
+    pub(crate) fn response_directives(&self, headers: &http::HeaderMap) -> (Directives, bool) {
+        match Directives::targeted(headers, &self.targeted) {
+            Some(dirs) => (dirs, true),
+            None => (Directives::from_headers(headers), false),
+        }
+    }
+
     pub(crate) fn store_rules(&self) -> StoreRules {
         StoreRules {
             shared: self.shared,
             set_cookie: self.store_set_cookie,
             ignore_request: self.ignore_request_directives,
         }
-    }
-
-    /// The primary key text of a request, or `None` to bypass the cache.
-    pub(crate) fn key_of(&self, parts: &Parts) -> Option<String> {
-        let key = match &self.key {
-            Some(f) => f(parts),
-            None => super::key::effective_uri(parts, &self.default_scheme),
-        }?;
-        (key.len() <= self.max_key).then_some(key)
     }
 
     pub(crate) fn with_clock(&mut self, clock: Clock) {
@@ -144,7 +141,6 @@ impl fmt::Debug for Config {
             .field("max_key", &self.max_key)
             .field("memory", &self.memory)
             .field("name", &self.name)
-            .field("custom_key", &self.key.is_some())
             .field("collapse", &self.collapse)
             .field("expose_tags", &self.expose_tags)
             .finish_non_exhaustive()

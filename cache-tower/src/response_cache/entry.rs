@@ -11,9 +11,9 @@ use cache_core::{CacheKey, KeyWriter, Policy};
 use http::header::{AGE, ETAG, HeaderName, HeaderValue, LAST_MODIFIED};
 use http::{HeaderMap, StatusCode};
 
-use super::freshness::{Freshness, current_age};
-use super::status::CACHE_STATUS;
-use super::vary::Secondary;
+use super::rules::freshness::{Freshness, current_age};
+use super::rules::status::CACHE_STATUS;
+use super::rules::vary::Secondary;
 
 /// The namespace HTTP entries are stored and counted under.
 pub(crate) const NAMESPACE: &str = "http";
@@ -62,7 +62,7 @@ impl Variants {
     pub(crate) fn select(&self, request: &HeaderMap) -> Option<&Arc<Stored>> {
         self.0
             .iter()
-            .find(|v| super::vary::matches(&v.secondary, request))
+            .find(|v| super::rules::vary::matches(&v.secondary, request))
     }
 
     /// These variants with `stored` in front, replacing one of the same secondary key, keeping at

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use http::Response;
 use http_body::Body;
 
-use super::body::ResponseBody;
+use crate::body::ResponseBody;
 
 type Boxed<B, E> = Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
 

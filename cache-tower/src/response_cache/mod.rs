@@ -75,35 +75,33 @@
 //! # });
 //! ```
 
-pub(crate) mod body;
 mod collapse;
-mod conditional;
 mod config;
-mod directives;
 mod entry;
-mod flow;
-mod freshness;
+mod exchange;
+mod fetch;
 mod future;
+mod invalidation;
 mod key;
 mod layer;
+mod lookup;
+mod revalidate;
+pub(crate) mod rules;
 mod service;
 mod setters;
-mod status;
-mod storable;
-mod tags;
-mod vary;
+mod store;
 
-pub use body::ResponseBody;
-#[cfg(feature = "invalidate")]
-pub(crate) use config::{Config, Published};
 #[cfg(feature = "write-through")]
-pub(crate) use flow::{WrittenThrough, write_representation};
-#[cfg(feature = "invalidate")]
-pub(crate) use flow::{invalidate_uri, uri_prefix};
+pub(crate) use config::Config;
+#[cfg(any(feature = "invalidate", feature = "write-through"))]
+pub(crate) use config::Published;
 pub use future::ResponseFuture;
 #[cfg(feature = "write-through")]
-pub(crate) use key::head_copy;
-#[cfg(any(feature = "invalidate", feature = "write-through"))]
-pub(crate) use key::{effective_uri, origin_of};
+pub(crate) use invalidation::WrittenThrough;
+#[cfg(feature = "invalidate")]
+pub(crate) use invalidation::{invalidate_uri, invalidate_uri_strictly, uri_prefix};
+pub use key::{EffectiveUri, MakeCacheKey};
 pub use layer::ResponseCacheLayer;
 pub use service::ResponseCache;
+#[cfg(feature = "write-through")]
+pub(crate) use store::write_representation;

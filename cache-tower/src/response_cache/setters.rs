@@ -21,7 +21,7 @@ macro_rules! config_setters {
         #[must_use]
         pub fn heuristic_freshness(mut self, fraction: f64, max: std::time::Duration) -> Self {
             std::sync::Arc::make_mut(&mut self.config).heuristic =
-                Some(super::freshness::Heuristic {
+                Some(super::rules::freshness::Heuristic {
                     fraction: fraction.clamp(0.0, 1.0),
                     max: max.as_secs(),
                 });
@@ -132,18 +132,6 @@ macro_rules! config_setters {
         #[must_use]
         pub fn default_scheme(mut self, scheme: &str) -> Self {
             std::sync::Arc::make_mut(&mut self.config).default_scheme = scheme.into();
-            self
-        }
-
-        /// Replaces the primary cache key (the effective request URI by default). Returning
-        /// `None` sends the request to the origin and stores nothing. The key text is escaped
-        /// when rendered, so no value can reach another key.
-        #[must_use]
-        pub fn cache_key<F>(mut self, key: F) -> Self
-        where
-            F: Fn(&http::request::Parts) -> Option<String> + Send + Sync + 'static,
-        {
-            std::sync::Arc::make_mut(&mut self.config).key = Some(std::sync::Arc::new(key));
             self
         }
 

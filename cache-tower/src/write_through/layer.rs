@@ -2,42 +2,103 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
-use bytes::Bytes;
 use cache_core::Cache;
-use http::Method;
 use tower_layer::Layer;
 
+use super::rule::{RepresentationPath, TypedWrites};
 use super::service::WriteThrough;
-use super::write::Write;
-use crate::invalidate::Matched;
-use crate::invalidate::rules::Template;
+use crate::route::Route;
 
-type MapFn = Arc<dyn Fn(&Matched<'_>) -> Option<String> + Send + Sync>;
-type TypedFn = Arc<dyn Fn(&Matched<'_>, &Bytes) -> Vec<Write> + Send + Sync>;
-
+/// What a rule does on a match.
 #[derive(Clone)]
 pub(crate) enum Action {
     /// Store the representation under this path instead of relying on `Content-Location`.
-    Map(MapFn),
+    Path(Arc<dyn RepresentationPath>),
     /// Write typed values taken from the response body.
-    Typed(TypedFn),
+    Typed(Arc<dyn TypedWrites>),
 }
 
-#[derive(Clone)]
-pub(crate) struct Rule {
-    pub(crate) method: Method,
-    pub(crate) template: Template,
-    pub(crate) action: Action,
-}
-
+/// The rules and limits shared by a write-through layer and its services.
 #[derive(Clone)]
 pub(crate) struct Settings {
-    pub(crate) rules: Vec<Rule>,
+    pub(crate) rules: Vec<Route<Action>>,
     pub(crate) fresh_for: u64,
     pub(crate) max_body: usize,
 }
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            rules: Vec::new(),
+            fresh_for: 60,
+            max_body: 1 << 20,
+        }
+    }
+}
+
+/// The builder methods shared by [`WriteThroughLayer`] and [`WriteThrough`]: both hold an
+/// `Arc<Settings>` named `settings`.
+macro_rules! settings_setters {
+    () => {
+        /// Stores the representation returned by a successful `method` request matching
+        /// `template` as the `GET` response of the path `to` returns (`None`: not stored), when
+        /// the origin does not send `Content-Location`.
+        ///
+        /// # Panics
+        ///
+        /// When `template` has an empty or unclosed `{}`.
+        #[must_use]
+        pub fn map<P: super::rule::RepresentationPath>(
+            mut self,
+            method: http::Method,
+            template: &str,
+            to: P,
+        ) -> Self {
+            let action = super::layer::Action::Path(std::sync::Arc::new(to));
+            std::sync::Arc::make_mut(&mut self.settings)
+                .rules
+                .push(crate::route::Route::new(method, template, action));
+            self
+        }
+
+        /// Writes the values `writes` takes from a successful `method` response body under
+        /// their typed keys, with their key types' TTLs and tags.
+        ///
+        /// # Panics
+        ///
+        /// When `template` has an empty or unclosed `{}`.
+        #[must_use]
+        pub fn typed<W: super::rule::TypedWrites>(
+            mut self,
+            method: http::Method,
+            template: &str,
+            writes: W,
+        ) -> Self {
+            let action = super::layer::Action::Typed(std::sync::Arc::new(writes));
+            std::sync::Arc::make_mut(&mut self.settings)
+                .rules
+                .push(crate::route::Route::new(method, template, action));
+            self
+        }
+
+        /// How long a stored representation is fresh when its headers do not say (60 s).
+        #[must_use]
+        pub fn fresh_for(mut self, lifetime: std::time::Duration) -> Self {
+            std::sync::Arc::make_mut(&mut self.settings).fresh_for = lifetime.as_secs();
+            self
+        }
+
+        /// The largest body written (1 MiB); a larger one streams through unwritten.
+        #[must_use]
+        pub fn max_body_size(mut self, bytes: usize) -> Self {
+            std::sync::Arc::make_mut(&mut self.settings).max_body = bytes;
+            self
+        }
+    };
+}
+
+pub(crate) use settings_setters;
 
 /// Writes what successful `PUT` and `PATCH` requests return into the cache, so that the next
 /// read is a hit with the new data. Place it inside the
@@ -69,69 +130,11 @@ impl WriteThroughLayer {
     pub fn new(cache: Cache) -> Self {
         Self {
             cache,
-            settings: Arc::new(Settings {
-                rules: Vec::new(),
-                fresh_for: 60,
-                max_body: 1 << 20,
-            }),
+            settings: Arc::default(),
         }
     }
 
-    /// Stores the representation returned by a successful `method` request matching `template`
-    /// as the `GET` response of the path `to` returns (`None`: not stored).
-    ///
-    /// # Panics
-    ///
-    /// When `template` has an empty or unclosed `{}`.
-    #[must_use]
-    pub fn map<F>(self, method: Method, template: &str, to: F) -> Self
-    where
-        F: Fn(&Matched<'_>) -> Option<String> + Send + Sync + 'static,
-    {
-        self.push(method, template, Action::Map(Arc::new(to)))
-    }
-
-    /// Writes the values `write` takes from a successful `method` response body (such as a
-    /// JSON document parsed into a typed value) under their typed keys.
-    ///
-    /// # Panics
-    ///
-    /// When `template` has an empty or unclosed `{}`.
-    #[must_use]
-    pub fn typed<F>(self, method: Method, template: &str, write: F) -> Self
-    where
-        F: Fn(&Matched<'_>, &Bytes) -> Vec<Write> + Send + Sync + 'static,
-    {
-        self.push(method, template, Action::Typed(Arc::new(write)))
-    }
-
-    fn push(mut self, method: Method, template: &str, action: Action) -> Self {
-        let Some(parsed) = Template::parse(template) else {
-            panic!(
-                "invalid route template {template:?}: captures are `{{name}}`, one path segment each"
-            );
-        };
-        Arc::make_mut(&mut self.settings).rules.push(Rule {
-            method,
-            template: parsed,
-            action,
-        });
-        self
-    }
-
-    /// How long a stored representation is fresh when its headers do not say (60 s).
-    #[must_use]
-    pub fn fresh_for(mut self, lifetime: Duration) -> Self {
-        Arc::make_mut(&mut self.settings).fresh_for = lifetime.as_secs();
-        self
-    }
-
-    /// The largest body written (1 MiB); a larger one streams through unwritten.
-    #[must_use]
-    pub fn max_body_size(mut self, bytes: usize) -> Self {
-        Arc::make_mut(&mut self.settings).max_body = bytes;
-        self
-    }
+    settings_setters!();
 }
 
 impl<S> Layer<S> for WriteThroughLayer {

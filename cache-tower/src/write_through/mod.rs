@@ -27,10 +27,16 @@
 //! # });
 //! ```
 
+mod future;
 mod layer;
+mod rule;
 mod service;
 mod write;
 
+pub use future::ResponseFuture;
 pub use layer::WriteThroughLayer;
+pub use rule::{RepresentationPath, TypedWrites};
 pub use service::WriteThrough;
 pub use write::Write;
+
+pub use crate::route::Matched;

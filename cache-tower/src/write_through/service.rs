@@ -10,15 +10,12 @@ use http::{Method, Request, Response};
 use http_body::Body;
 use tower_service::Service;
 
-use super::layer::{Action, Settings};
-use super::write::Write;
-use crate::invalidate::Matched;
-use crate::invalidate::ResponseFuture;
-use crate::response_cache::body::{Buffered, buffer};
-use crate::response_cache::{
-    Config, Published, ResponseBody, WrittenThrough, effective_uri, head_copy, origin_of,
-    write_representation,
-};
+use super::future::ResponseFuture;
+use super::layer::{Action, Settings, WriteThroughLayer, settings_setters};
+use crate::body::{Buffered, ResponseBody, buffer};
+use crate::macros::inner_accessors;
+use crate::response_cache::{Config, Published, WrittenThrough, write_representation};
+use crate::uri::{effective_uri, head_copy, origin_of};
 
 /// The service of a [`WriteThroughLayer`](super::WriteThroughLayer).
 #[derive(Clone)]
@@ -29,6 +26,17 @@ pub struct WriteThrough<S> {
 }
 
 impl<S> WriteThrough<S> {
+    /// Writes into `cache` what `inner`'s successful `PUT`s and `PATCH`es return, with the
+    /// defaults of [`WriteThroughLayer::new`].
+    pub fn new(inner: S, cache: Cache) -> Self {
+        Self::from_parts(inner, cache, Arc::default())
+    }
+
+    /// A [`WriteThroughLayer`] writing into `cache`.
+    pub fn layer(cache: Cache) -> WriteThroughLayer {
+        WriteThroughLayer::new(cache)
+    }
+
     pub(crate) fn from_parts(inner: S, cache: Cache, settings: Arc<Settings>) -> Self {
         Self {
             inner,
@@ -37,15 +45,8 @@ impl<S> WriteThrough<S> {
         }
     }
 
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// Unwraps the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    inner_accessors!();
+    settings_setters!();
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for WriteThrough<S> {
@@ -77,9 +78,9 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         if req.method() != Method::PUT && req.method() != Method::PATCH {
-            return ResponseFuture::new(Box::pin(async move {
+            return ResponseFuture::new(async move {
                 Ok(inner.call(req).await?.map(ResponseBody::stream))
-            }));
+            });
         }
         let (parts, body) = req.into_parts();
         let head = head_copy(&parts);
@@ -87,10 +88,10 @@ where
         let req = Request::from_parts(parts, body);
         let cache = self.cache.clone();
         let settings = self.settings.clone();
-        ResponseFuture::new(Box::pin(async move {
+        ResponseFuture::new(async move {
             let response = inner.call(req).await?;
             Ok(write_through(&cache, &settings, &config, &head, response).await)
-        }))
+        })
     }
 }
 
@@ -106,20 +107,12 @@ async fn write_through<B: Body + Unpin>(
     if !response.status().is_success() {
         return response.map(ResponseBody::stream);
     }
-    let path = head.uri.path();
     let mut store_at: Option<String> = None;
     let mut typed = Vec::new();
-    for rule in settings.rules.iter().filter(|r| r.method == head.method) {
-        let Some(params) = rule.template.matches(path) else {
-            continue;
-        };
-        let matched = Matched {
-            params,
-            parts: head,
-        };
-        match &rule.action {
-            Action::Map(to) => store_at = store_at.or_else(|| to(&matched)),
-            Action::Typed(write) => typed.push((write.clone(), matched.params)),
+    for (action, matched) in crate::route::matching(&settings.rules, head) {
+        match action {
+            Action::Path(to) => store_at = store_at.or_else(|| to.path(&matched)),
+            Action::Typed(writes) => typed.push((writes.clone(), matched)),
         }
     }
     let target = effective_uri(head, &config.default_scheme);
@@ -159,16 +152,9 @@ async fn write_through<B: Body + Unpin>(
     {
         parts.extensions.insert(WrittenThrough(uri));
     }
-    for (write, params) in typed {
-        let writes: Vec<Write> = write(
-            &Matched {
-                params,
-                parts: head,
-            },
-            &bytes,
-        );
-        for w in writes {
-            w.run(cache.clone()).await;
+    for (writes, matched) in typed {
+        for write in writes.writes(&matched, &bytes) {
+            write.run(cache.clone()).await;
         }
     }
     Response::from_parts(parts, ResponseBody::full(bytes))

@@ -12,6 +12,7 @@ use axum::extract::State;
 use bytes::Bytes;
 use cache_core::{Cache, Clock, MockClock};
 use cache_tower::ResponseCacheLayer;
+use cache_tower::response_cache::MakeCacheKey;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -128,9 +129,9 @@ pub fn mocked() -> (Cache, MockClock, Clock) {
 }
 
 /// The origin behind a response cache on a mocked clock, as an axum `Router` with `.layer(...)`.
-pub fn cached_app(
+pub fn cached_app<K: MakeCacheKey>(
     script: &Arc<Script>,
-    configure: impl FnOnce(ResponseCacheLayer) -> ResponseCacheLayer,
+    configure: impl FnOnce(ResponseCacheLayer) -> ResponseCacheLayer<K>,
 ) -> (Router, MockClock) {
     let (cache, mock, clock) = mocked();
     let layer = configure(ResponseCacheLayer::new(cache).clock(clock));

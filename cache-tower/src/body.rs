@@ -1,10 +1,15 @@
-//! [`ResponseBody`]: a body served from storage, or the origin's, buffered up to a limit.
+//! [`ResponseBody`]: the body of a response that passed through a layer of this crate: bytes
+//! served from storage or made by the layer, or the origin's body streamed through (its first
+//! part perhaps read while deciding whether to store it).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::{Buf, Bytes, BytesMut};
+#[cfg(feature = "response-cache")]
+use bytes::BytesMut;
+use bytes::{Buf, Bytes};
 use http_body::{Body, Frame, SizeHint};
+#[cfg(feature = "response-cache")]
 use http_body_util::BodyExt;
 use pin_project_lite::pin_project;
 
@@ -31,7 +36,7 @@ impl<B: Body> std::fmt::Debug for ResponseBody<B> {
 
 impl<B: Body> ResponseBody<B> {
     /// A body of exactly `bytes`.
-    pub(crate) fn full(bytes: Bytes) -> Self {
+    pub fn full(bytes: Bytes) -> Self {
         Self {
             buffered: (!bytes.is_empty()).then_some(bytes),
             pending: None,
@@ -40,12 +45,12 @@ impl<B: Body> ResponseBody<B> {
     }
 
     /// An empty body.
-    pub(crate) fn empty() -> Self {
+    pub fn empty() -> Self {
         Self::full(Bytes::new())
     }
 
-    /// The origin's body, untouched.
-    pub(crate) fn stream(body: B) -> Self {
+    /// `body`, streamed through untouched.
+    pub fn stream(body: B) -> Self {
         Self {
             buffered: None,
             pending: None,
@@ -55,6 +60,7 @@ impl<B: Body> ResponseBody<B> {
 }
 
 /// The outcome of reading a body up to a limit.
+#[cfg(feature = "response-cache")]
 pub(crate) enum Buffered<B: Body> {
     /// The whole body, within the limit and without trailers.
     Complete(Bytes),
@@ -63,6 +69,7 @@ pub(crate) enum Buffered<B: Body> {
 }
 
 /// Reads `body` until its end or until more than `limit` bytes have been read.
+#[cfg(feature = "response-cache")]
 pub(crate) async fn buffer<B>(mut body: B, limit: usize) -> Buffered<B>
 where
     B: Body + Unpin,
@@ -91,6 +98,7 @@ where
     }
 }
 
+#[cfg(feature = "response-cache")]
 fn partial<B: Body>(
     data: BytesMut,
     pending: Option<Result<Frame<Bytes>, B::Error>>,
@@ -164,7 +172,7 @@ where
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "response-cache"))]
 mod tests {
     use super::*;
     use http_body_util::{Full, StreamBody};

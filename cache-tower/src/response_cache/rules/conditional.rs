@@ -11,7 +11,7 @@ use http::header::{
     IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_UNMODIFIED_SINCE, LAST_MODIFIED, VARY,
 };
 
-use super::entry::Stored;
+use super::super::entry::Stored;
 use super::freshness::{parse_date, single_date};
 
 /// The opaque part of an entity tag and whether it is weak; `None` when malformed.
@@ -192,7 +192,7 @@ pub(crate) fn merge_headers(stored: &HeaderMap, update: &HeaderMap) -> HeaderMap
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::response_cache::freshness::Freshness;
+    use crate::response_cache::rules::freshness::Freshness;
     use bytes::Bytes;
     use http::StatusCode;
 

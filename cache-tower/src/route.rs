@@ -1,6 +1,51 @@
-//! Route templates (`/admin/merchants/{slug}`) and what a matched request exposes to a rule.
+//! Route templates (`/admin/merchants/{slug}`), the rules hung on them, and what a matched
+//! request exposes to a rule ([`Matched`]).
 
+use http::Method;
 use http::request::Parts;
+
+/// A rule's method and route template, and what it does on a match.
+#[derive(Debug, Clone)]
+pub(crate) struct Route<A> {
+    method: Method,
+    template: Template,
+    pub(crate) action: A,
+}
+
+impl<A> Route<A> {
+    /// A rule for `method` requests matching `template`.
+    ///
+    /// # Panics
+    ///
+    /// When `template` has an empty or unclosed `{}`: a rule that could never match is a
+    /// mistake to see at start-up, as axum's `route` treats a bad path.
+    pub(crate) fn new(method: Method, template: &str, action: A) -> Self {
+        let Some(parsed) = Template::parse(template) else {
+            panic!(
+                "invalid route template {template:?}: captures are `{{name}}`, one path segment each"
+            );
+        };
+        Self {
+            method,
+            template: parsed,
+            action,
+        }
+    }
+}
+
+/// The rules of `routes` that `parts` matches, in order, each with what it matched.
+pub(crate) fn matching<'r, 'p, A>(
+    routes: &'r [Route<A>],
+    parts: &'p Parts,
+) -> impl Iterator<Item = (&'r A, Matched<'p>)> {
+    routes
+        .iter()
+        .filter(move |route| route.method == parts.method)
+        .filter_map(move |route| {
+            let params = route.template.matches(parts.uri.path())?;
+            Some((&route.action, Matched { params, parts }))
+        })
+}
 
 /// A path template: literal segments and `{name}` captures, one path segment each.
 #[derive(Debug, Clone)]
@@ -56,8 +101,8 @@ fn split(path: &str) -> impl Iterator<Item = &str> {
 /// A request that matched a rule: its path parameters and its head (method, URI, headers).
 #[derive(Debug)]
 pub struct Matched<'a> {
-    pub(crate) params: Vec<(String, String)>,
-    pub(crate) parts: &'a Parts,
+    params: Vec<(String, String)>,
+    parts: &'a Parts,
 }
 
 impl Matched<'_> {
