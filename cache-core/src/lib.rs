@@ -86,6 +86,33 @@ pub mod __private {
     #[inline]
     pub fn assert_key_of<K: CacheKey>(_: &K, _: &std::marker::PhantomData<Arc<K::Value>>) {}
 
+    /// Checks, where the key expression is written, that it is a typed key.
+    #[inline]
+    pub fn assert_key<K: CacheKey>(_: &K) {}
+
+    /// The codec of a key type whose derive had mistakes: the crate does not compile, and this
+    /// stand-in keeps uses of the type from adding errors of their own. It encodes nothing.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Unusable;
+
+    impl<V: Send + Sync + 'static> crate::Codec<V> for Unusable {
+        const NAME: &'static str = "unusable";
+
+        fn encode(_: &V) -> Result<Vec<u8>, crate::Error> {
+            Err(crate::Error::encode(
+                "unusable",
+                "the key type did not compile",
+            ))
+        }
+
+        fn decode(_: &[u8]) -> Result<V, crate::Error> {
+            Err(crate::Error::decode(
+                "unusable",
+                "the key type did not compile",
+            ))
+        }
+    }
+
     /// The value out of a shared `Arc`: moved when this is the only owner, cloned otherwise.
     #[inline]
     pub fn unshare<T: Clone>(shared: Arc<T>) -> T {

@@ -41,12 +41,10 @@
 //! Fields are rendered through `Display` and escaped. Every mistake is a compile error on the
 //! token at fault, and all of them are reported at once.
 
-mod attr;
-mod cached;
+mod ctxt;
 mod duration;
-mod evict;
-mod expand;
-mod put;
+mod func;
+mod key;
 mod template;
 
 use proc_macro::TokenStream;
@@ -55,9 +53,7 @@ use proc_macro::TokenStream;
 #[proc_macro_derive(CacheKey, attributes(cache))]
 pub fn derive_cache_key(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    expand::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    key::derive(&input).into()
 }
 
 /// Cache-aside for an `async fn`: the body runs only when the typed key misses, concurrent
@@ -99,13 +95,7 @@ pub fn derive_cache_key(input: TokenStream) -> TokenStream {
 /// the key expression uses it.
 #[proc_macro_attribute]
 pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut parsed = cached::Args::new("cached", &["cache", "key"]);
-    let parser = parsed.parser();
-    syn::parse_macro_input!(args with parser);
-    let item = syn::parse_macro_input!(item as syn::ItemFn);
-    cached::expand(parsed, item)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    func::attribute(func::Kind::Cached, args.into(), item.into()).into()
 }
 
 /// Write-through for an `async fn`: after the body returns, its value is written under the
@@ -138,13 +128,7 @@ pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn cache_put(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut parsed = cached::Args::new("cache_put", &["cache", "key"]);
-    let parser = parsed.parser();
-    syn::parse_macro_input!(args with parser);
-    let item = syn::parse_macro_input!(item as syn::ItemFn);
-    put::expand(parsed, item)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    func::attribute(func::Kind::Put, args.into(), item.into()).into()
 }
 
 /// Invalidation around a mutation: after the body succeeds (for `Result`, on `Ok`; otherwise
@@ -189,14 +173,5 @@ pub fn cache_put(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro_attribute]
 pub fn cache_evict(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut parsed = cached::Args::new(
-        "cache_evict",
-        &["cache", "key", "tag", "namespace", "before"],
-    );
-    let parser = parsed.parser();
-    syn::parse_macro_input!(args with parser);
-    let item = syn::parse_macro_input!(item as syn::ItemFn);
-    evict::expand(parsed, item)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    func::attribute(func::Kind::Evict, args.into(), item.into()).into()
 }

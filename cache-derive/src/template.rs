@@ -58,12 +58,49 @@ pub(crate) fn parse(template: &str) -> Result<Vec<Piece>, String> {
     Ok(pieces)
 }
 
+/// The first two fields of `pieces` that nothing keeps apart in a rendered key: adjacent, or
+/// with only text between them that an escaped field value can also contain. Field values are
+/// escaped so that they never hold a `:`; any other separator (`-`, `.`, none) lets two keys
+/// render the same text: `{a}-{b}` renders `x-y-z` for both (`x-y`, `z`) and (`x`, `y-z`).
+pub(crate) fn ambiguous_neighbours(pieces: &[Piece]) -> Option<(&str, &str)> {
+    let mut previous: Option<&str> = None;
+    let mut separated = true;
+    for piece in pieces {
+        match piece {
+            Piece::Literal(text) => separated |= text.contains(':'),
+            Piece::Field(field) => {
+                if let Some(before) = previous
+                    && !separated
+                {
+                    return Some((before, field));
+                }
+                previous = Some(field);
+                separated = false;
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn seed_layouts() {
+    fn fields_must_be_kept_apart_by_a_colon() {
+        let neighbours =
+            |t: &str| ambiguous_neighbours(&parse(t).unwrap()).map(|(a, b)| format!("{a} {b}"));
+        assert_eq!(neighbours("{a}-{b}").as_deref(), Some("a b"));
+        assert_eq!(neighbours("{a}{b}").as_deref(), Some("a b"));
+        assert_eq!(neighbours("x:{a}.{b}:{c}").as_deref(), Some("a b"));
+        assert_eq!(neighbours("{a}:{b}"), None);
+        assert_eq!(neighbours("{a}-x:y-{b}"), None);
+        assert_eq!(neighbours("otp:attempts:{0}"), None);
+        assert_eq!(neighbours("{network}:{account}:{media}"), None);
+    }
+
+    #[test]
+    fn layouts_other_services_use() {
         assert_eq!(
             parse("{network}:{account}").unwrap(),
             [
