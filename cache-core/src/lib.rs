@@ -45,6 +45,8 @@
 //! # });
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 // Lets the derive's `::cache_core::...` paths resolve inside this crate's own tests.
 extern crate self as cache_core;
 
@@ -58,6 +60,7 @@ mod near;
 mod stats;
 pub mod store;
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 mod throttle;
 
@@ -72,6 +75,7 @@ pub use throttle::Throttle;
 
 /// `#[derive(CacheKey)]`: see the `cache-derive` crate for its options.
 #[cfg(feature = "derive")]
+#[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
 pub use cache_derive::{CacheKey, cache_evict, cache_put, cached};
 
 /// What the derive macros' generated code refers to; not a public API.

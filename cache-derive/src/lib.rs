@@ -41,6 +41,8 @@
 //! Fields are rendered through `Display` and escaped. Every mistake is a compile error on the
 //! token at fault, and all of them are reported at once.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod ctxt;
 mod duration;
 mod func;

@@ -23,40 +23,56 @@
 //! # }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod body;
 mod macros;
 #[cfg(any(feature = "invalidate", feature = "write-through"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "invalidate", feature = "write-through")))
+)]
 pub mod route;
 mod uri;
 
 #[cfg(feature = "response-cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "response-cache")))]
 pub mod response_cache;
 
 #[cfg(feature = "response-cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "response-cache")))]
 pub use response_cache::{ResponseCache, ResponseCacheLayer};
 
 #[cfg(feature = "invalidate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "invalidate")))]
 pub mod invalidate;
 
 #[cfg(feature = "invalidate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "invalidate")))]
 pub use invalidate::{Invalidate, InvalidationLayer, Purge};
 
 #[cfg(feature = "write-through")]
+#[cfg_attr(docsrs, doc(cfg(feature = "write-through")))]
 pub mod write_through;
 
 #[cfg(feature = "write-through")]
+#[cfg_attr(docsrs, doc(cfg(feature = "write-through")))]
 pub use write_through::{Write, WriteThroughLayer};
 
 #[cfg(feature = "rate-limit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rate-limit")))]
 pub mod rate_limit;
 
 #[cfg(feature = "rate-limit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rate-limit")))]
 pub use rate_limit::RateLimitLayer;
 
 #[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
 
 #[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use metrics::MetricsLayer;
 
 /// The README's examples, compiled and run as doctests here, the one crate that sees both

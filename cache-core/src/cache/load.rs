@@ -148,7 +148,7 @@ impl Cache {
     /// Like [`get_with`](Self::get_with) for a loader that may find nothing.
     ///
     /// When the key type's [`Policy`](crate::Policy) sets a
-    /// [`negative_ttl`](crate::Policy::negative_ttl), a `None` is remembered that long and
+    /// [`negative_time_to_live`](crate::Policy::negative_time_to_live), a `None` is remembered that long and
     /// answered without running the loader; otherwise `None` is not cached.
     pub async fn optionally_get_with<K, F>(&self, key: &K, init: F) -> Option<Arc<K::Value>>
     where

@@ -36,6 +36,7 @@ mod raw;
 mod text;
 
 #[cfg(feature = "bincode")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bincode")))]
 pub use self::bincode::Bincode;
 pub use self::fields::Fields;
 pub use self::json::Json;

@@ -84,6 +84,7 @@ mod coordination;
 mod emulated;
 pub(crate) mod policy;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 
 use std::future::Future;
