@@ -119,7 +119,7 @@ fn near_hit(c: &mut Criterion) {
         "every typed read was a hit"
     );
 
-    // Issue 4: a `#[cached]` async fn hit next to an async fn reading the same Arc from a
+    // A `#[cached]` async fn hit next to an async fn reading the same Arc from a
     // RwLock<HashMap>.
     rt.block_on(async {
         for (id, v) in values.iter().enumerate() {

@@ -10,7 +10,7 @@ use cache_core::codec::Postcard;
 use cache_core::{CacheKey, KeyWriter, Policy};
 use serde::{Deserialize, Serialize};
 
-/// Seed 001's session / merchant shape: ids, short strings, a float, a timestamp.
+/// A session or merchant record: ids, short strings, a float, a timestamp.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// An id.

@@ -3,7 +3,7 @@
 //! Expiry is checked on every hit, so reading the clock is on the hot path. The system clock
 //! is therefore coarse: one background thread per process (started on first use, named
 //! `cache-core-clock`) stores the time every 10 milliseconds, and a read is a single atomic
-//! load. An entry may thus be served up to about 10 ms past its TTL; every TTL in the seeds is
+//! load. An entry may thus be served up to about 10 ms past its TTL; every TTL such services use is
 //! seconds or more. (A 1 ms tick cost a single-core HTTP server about 4% of its requests per
 //! second in wake-ups; see `benches/README.md`.) The precise time comes from [quanta](https://docs.rs/quanta) (the CPU's
 //! time-stamp counter where it is reliable, the OS monotonic clock elsewhere).

@@ -1,5 +1,5 @@
-//! `#[derive(CacheKey)]`: the seeds' key tables written with the derive, rendering exactly the
-//! layouts the seeds use, and the compile errors pinned by trybuild.
+//! `#[derive(CacheKey)]`: the key tables of existing services written with the derive,
+//! rendering exactly the layouts those services use, and the compile errors pinned by trybuild.
 
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ struct Session {
     user_id: u64,
 }
 
-// Seed 001's key table.
+// A coupon platform's key table: sessions, one-time codes, rate limits, merchants.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
 #[cache(key = "session:{0}", namespace = "session", ttl = "24h", value = Session, codec = Json)]
 struct SessionKey(String);
@@ -47,7 +47,7 @@ struct WithdrawLock {
     user_id: u64,
 }
 
-// Seed 003's `fba:*` table (a few of its rows).
+// A FastAPI service's `fba:*` table (a few of its rows).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
 #[cache(key = "fba:token:{0}", namespace = "fba_token", ttl = "1d", value = String, codec = Text)]
 struct FbaToken(String);
@@ -68,7 +68,7 @@ struct FbaOauthState(String);
 #[cache(key = "fba:snowflake:{0}", namespace = "fba_snowflake", ttl = "60s", value = String, codec = Text)]
 struct FbaSnowflake(u32);
 
-// Seed 000's composite hash keys.
+// Composite keys of verification states kept as hashes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Verification {
     status: String,
@@ -102,7 +102,7 @@ struct UserProfile {
 struct Config;
 
 #[test]
-fn seed_001_layouts_and_ttls() {
+fn a_platforms_layouts_and_ttls() {
     assert_eq!(SessionKey("tok".into()).render(), "session:tok");
     assert_eq!(
         SessionKey::POLICY.time_to_live(),
@@ -151,7 +151,7 @@ fn seed_001_layouts_and_ttls() {
 }
 
 #[test]
-fn seed_003_table() {
+fn a_fastapi_key_table() {
     assert_eq!(FbaToken("abc".into()).render(), "fba:token:abc");
     assert_eq!(
         FbaToken::POLICY.time_to_live(),
@@ -180,7 +180,7 @@ fn seed_003_table() {
 }
 
 #[test]
-fn seed_000_composite_keys_escape_their_segments() {
+fn composite_keys_escape_their_segments() {
     let main = VerificationKey {
         network: "polkadot".into(),
         account: "5Grw".into(),

@@ -245,7 +245,7 @@ async fn invalidation_by_key_prefix_and_namespace() {
 }
 
 #[tokio::test]
-async fn template_keys_share_the_seed_layout_and_refuse_unbounded_prefixes() {
+async fn template_keys_share_a_layout_and_refuse_unbounded_prefixes() {
     let (cache, _) = mocked(100);
     let key = Verification {
         network: "polkadot".into(),

@@ -21,22 +21,22 @@ struct Session {
     role: String,
 }
 
-/// Seed 001: `session:<token>`, 24 h, JSON as the Python service writes it.
+/// `session:<token>`, 24 h, JSON as a Python service writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
 #[cache(key = "session:{0}", namespace = "session", ttl = "24h", value = Session, codec = Json)]
 struct SessionKey(String);
 
-/// Seed 003: `fba:token:<id>`, 1 day.
+/// `fba:token:<id>`, 1 day.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
 #[cache(key = "fba:token:{0}", namespace = "fba_token", ttl = "1d", value = String, codec = Text)]
 struct Token(u32);
 
-/// Seed 001: `rate_limit:<ip>`, a 60 s window.
+/// `rate_limit:<ip>`, a 60 s window.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
 #[cache(key = "rate_limit:{0}", namespace = "rate_limit", ttl = "60s", value = i64, codec = Text)]
 struct RateLimit(String);
 
-/// Seed 001: `lock:withdraw:<user>`.
+/// `lock:withdraw:<user>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
 #[cache(key = "lock:withdraw:{0}", namespace = "lock", ttl = "10s", value = (), codec = Json)]
 struct WithdrawLock(u64);
@@ -63,14 +63,14 @@ fn session(n: u64) -> Session {
 }
 
 #[tokio::test]
-async fn instances_share_entries_through_redis_in_the_seed_layout() {
+async fn instances_share_entries_through_redis_in_a_python_layout() {
     let (url, _server) = RedisServer::url_or_start().unwrap();
     let a = redis_cache(&url).await;
     let b = redis_cache(&url).await;
     let key = SessionKey("tok-1".into());
     a.insert(key.clone(), session(7)).await;
 
-    // Written exactly as seed 001's Python reads it: JSON under `session:<token>`, 24 h TTL.
+    // Written exactly as a Python service reads it: JSON under `session:<token>`, 24 h TTL.
     let mut conn = raw(&url).await;
     let text: String = redis::cmd("GET")
         .arg("session:tok-1")
@@ -645,7 +645,7 @@ async fn a_slow_redis_is_bounded_by_the_command_timeout() {
     sleeper.await.unwrap();
 }
 
-/// Seed 001: `merchant:<slug>` for an hour, tagged by merchant id.
+/// `merchant:<slug>` for an hour, tagged by merchant id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
 #[cache(namespace = "merchant", ttl = "1h", value = String, codec = Json)]
 struct MerchantKey(String);
@@ -748,7 +748,7 @@ async fn tag_indexes_shed_expired_members_and_expire_with_the_last() {
     assert_eq!(exists, 0, "the index expired with its last member");
 }
 
-/// Seed 000's main verification state, `{network}:{account}`, a hash.
+/// A verification state, `{network}:{account}`, a hash.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Verification {
     status: String,
@@ -764,7 +764,7 @@ struct VerificationKey {
     account: String,
 }
 
-/// Seed 000's per-media state, `{network}:{account}:{media}`, with a number and a flag to
+/// Its per-media state, `{network}:{account}:{media}`, with a number and a flag to
 /// show typed fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct MediaState {
@@ -786,10 +786,10 @@ struct MediaKey {
 const ACCOUNT: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 
 #[tokio::test]
-async fn seed_000_hashes_are_shared_field_by_field() {
+async fn hashes_are_shared_field_by_field_with_python() {
     let (url, _server) = RedisServer::url_or_start().unwrap();
     let mut conn = raw(&url).await;
-    // What seed 000's Python writes: hmset(f"{network}:{address}", {...}).
+    // What the Python service writes: hmset(f"{network}:{address}", {...}).
     let _: () = redis::cmd("HSET")
         .arg(format!("polkadot:{ACCOUNT}"))
         .arg(&[

@@ -19,7 +19,7 @@
 //!
 //! #[derive(Clone, PartialEq, Eq, Hash, CacheKey)]
 //! #[cache(key = "{network}:{account}", value = Verification, codec = Fields, ttl = "1d")]
-//! struct VerificationKey { network: String, account: String }   // seed 000's layout
+//! struct VerificationKey { network: String, account: String }   // a layout other services use
 //!
 //! assert_eq!(SessionKey("t0k".into()).render(), "session:v1:t0k");
 //! assert_eq!(SessionKey::POLICY.time_to_live(), Some(Duration::from_secs(24 * 3600)));

@@ -1,5 +1,5 @@
 //! `InvalidationLayer` inside `ResponseCacheLayer`, through axum routers, on a cache in front of
-//! a real Redis: seed 001's merchant update, seed 002's user deletion, tags, and the purge
+//! a real Redis: a merchant update, a user deletion, tags, and the purge
 //! endpoint with and without authorization.
 
 #![cfg(feature = "invalidate")]

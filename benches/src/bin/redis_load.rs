@@ -17,7 +17,7 @@ use cache_core::store::redis::{ConnectionMode, RedisOptions, RedisStore};
 use cache_core::test_util::RedisServer;
 use cache_core::{Cache, CacheKey};
 
-/// Issue 4: the same read through a `#[cached]` method; its body (the origin) never runs here,
+/// The same read through a `#[cached]` method; its body (the origin) never runs here,
 /// every key is in Redis.
 #[derive(Clone)]
 struct Reader {
@@ -105,7 +105,7 @@ fn main() {
                 std::hint::black_box(reader.read(id).await);
             }
         };
-        // What a hand-written helper does (seed 001's `get_session`): format the key, GET,
+        // What a hand-written helper does (a `get_session` of one's own): format the key, GET,
         // decode, share. Not the issue's reference; it shows what a typed read adds to that.
         let conn = raw.clone();
         let hand_get = move |id: u64| {

@@ -9,7 +9,7 @@ const NAME: &str = "fields";
 
 /// A flat struct stored as a Redis hash, each field as text: strings as they are, numbers and
 /// booleans in their usual spelling, `None` fields left out. This is what Python writes with
-/// `hset(name, mapping={...})` and reads with `hgetall` (seed 000's verification states), so
+/// `hset(name, mapping={...})` and reads with `hgetall` (identity-verification states, say), so
 /// both sides share the hash field by field.
 ///
 /// The field conversion is [serde_urlencoded]'s, which parses numbers and booleans out of text

@@ -3,10 +3,10 @@
 //! | codec | format | use it for |
 //! |---|---|---|
 //! | [`Postcard`] (the default) | compact binary, stable wire format | values only Rust reads |
-//! | [`Json`] | JSON text | keys shared with Python or Node services, as in the seeds |
+//! | [`Json`] | JSON text | keys shared with Python or Node services |
 //! | [`Text`] | `Display` / `FromStr` | plain strings and numbers (`otp:<mobile>` = `"123456"`) |
 //! | [`Raw`] | the bytes themselves | `Vec<u8>` values |
-//! | [`Fields`] | a Redis hash, one field per struct field | hashes other services read with `HGETALL` (seed 000) |
+//! | [`Fields`] | a Redis hash, one field per struct field | hashes other services read with `HGETALL` |
 //! | `Bincode` (feature `bincode`) | bincode 2.x, serde mode | compatibility with bincode data |
 //!
 //! The default was chosen by measuring encode + decode time and size of a typical five-field

@@ -15,11 +15,11 @@
 /// ```
 /// use cache_core::KeyLayout;
 ///
-/// const SEED_000: KeyLayout = KeyLayout::template("");
+/// const NETWORK_ACCOUNT: KeyLayout = KeyLayout::template("");
 /// const OTP: KeyLayout = KeyLayout::template("otp:");
 /// assert_eq!(OTP.fixed_prefix(), Some("otp:"));
 /// assert_eq!(KeyLayout::namespaced().fixed_prefix(), None);
-/// # let _ = SEED_000;
+/// # let _ = NETWORK_ACCOUNT;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyLayout {

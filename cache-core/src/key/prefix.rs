@@ -117,7 +117,8 @@ impl KeyPrefix {
         self
     }
 
-    /// Leaves the key `key` alone when the prefix is invalidated (seed 003's `exclude`).
+    /// Leaves the key `key` alone when the prefix is invalidated, as a `delete_prefix` with an
+    /// `exclude` list does.
     #[must_use]
     pub fn exclude<K: CacheKey>(mut self, key: &K) -> Self {
         self.excluded.push(key.render());

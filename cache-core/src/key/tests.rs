@@ -53,7 +53,7 @@ impl CacheKey for OddNamespace {
     }
 }
 
-/// Seed 000: `{network}:{account}`.
+/// A verification state shared with a Python service: `{network}:{account}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Verification {
     network: String,
@@ -71,7 +71,7 @@ impl CacheKey for Verification {
     }
 }
 
-/// Seed 000: `{network}:{account}:{media}`.
+/// Its per-media state: `{network}:{account}:{media}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct MediaState {
     network: String,
@@ -92,7 +92,7 @@ impl CacheKey for MediaState {
     }
 }
 
-/// Seed 001: `otp:attempts:<mobile>`, the layout Python writes.
+/// `otp:attempts:<mobile>`, the layout a Python service writes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct OtpAttempts(String);
 

@@ -36,7 +36,7 @@ impl RouteCounts {
     }
 
     /// Answers from storage (fresh, stale or revalidated) over cacheable requests; 0 when
-    /// there were none (seed 002's `getHitRate`).
+    /// there were none.
     pub fn hit_ratio(&self) -> f64 {
         let served = self.hits + self.stale + self.revalidated;
         let total = served + self.misses;

@@ -3,7 +3,7 @@
 //! Built from a URL — `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS with the
 //! `tls` feature — plus [`RedisOptions`]. [`RedisStore::connect`] pings
 //! the server before it returns, so a bad URL, a wrong password or an unreachable host is a
-//! clear error at start-up (seed 003's `open()`), not a failure on the first request.
+//! clear error at start-up, not a failure on the first request.
 //!
 //! Commands: `GET`, `MGET`, `SET … PX`, pipelined `SET`s, `UNLINK`, `SCAN MATCH` with batched
 //! `UNLINK` (never `KEYS`), Lua for counters and lease release, `SET NX PX` for leases.

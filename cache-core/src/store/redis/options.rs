@@ -1,4 +1,4 @@
-//! [`RedisOptions`]: connection settings, as in seed 003's settings table.
+//! [`RedisOptions`]: connection settings: timeouts, pooling, TLS, keepalive, health checks.
 
 use std::time::Duration;
 
@@ -89,7 +89,7 @@ impl RedisOptions {
         self
     }
 
-    /// Keys per `SCAN` step and per `UNLINK` batch (seed 003's `batch_size`).
+    /// Keys per `SCAN` step and per `UNLINK` batch.
     pub fn scan_batch(mut self, keys: usize) -> Self {
         self.scan_batch = keys.max(1);
         self
@@ -104,7 +104,7 @@ impl RedisOptions {
     }
 
     /// TCP keepalive probes after `idle` without traffic (default 60 s), so that a peer that
-    /// vanished without closing is noticed (seed 003's `socket_keepalive`); `None` turns them
+    /// vanished without closing is noticed; `None` turns them
     /// off.
     pub fn keepalive(mut self, idle: Option<Duration>) -> Self {
         self.keepalive = idle;
@@ -112,8 +112,7 @@ impl RedisOptions {
     }
 
     /// Sends `PING` every `interval` (default 30 s) while the store lives, so that a dead
-    /// connection is found and replaced before a request needs it (seed 003's
-    /// `health_check_interval`); `None` turns it off.
+    /// connection is found and replaced before a request needs it; `None` turns it off.
     pub fn health_check(mut self, interval: Option<Duration>) -> Self {
         self.health_check = interval;
         self
