@@ -1259,3 +1259,103 @@ async fn a_store_without_its_own_timeout_is_bounded_by_the_cache() {
         (3, 2, 1)
     );
 }
+
+/// Polls `check` every 20 ms for up to 10 s.
+async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
+    for _ in 0..500 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn an_invalidation_the_far_tier_missed_is_retried_until_it_lands() {
+    let (url, _server) = RedisServer::url_or_start().unwrap();
+    let store = RedisStore::connect_with(
+        &url,
+        RedisOptions::default().command_timeout(Duration::from_millis(100)),
+    )
+    .await
+    .unwrap();
+    // The breaker opens at the first failure: the second invalidation is skipped, not sent.
+    let cache = Cache::builder()
+        .far(store)
+        .circuit_breaker(1, Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let (one, two) = (SessionKey("logout-1".into()), SessionKey("logout-2".into()));
+    cache.insert(one.clone(), session(1)).await;
+    cache.insert(two.clone(), session(2)).await;
+    let mut conn = raw(&url).await;
+    // Writes stall for a second: the first UNLINK times out, the second meets an open breaker.
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(1000)
+        .arg("WRITE")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    cache.invalidate(&one).await;
+    cache.invalidate(&two).await;
+    assert_eq!(cache.pending_invalidations(), 2);
+    assert!(
+        cache.get(&one).await.is_none(),
+        "the in-process copy is gone at once"
+    );
+    // Once Redis answers again, both land; another instance reads neither.
+    let other = redis_cache(&url).await;
+    assert!(
+        eventually(async || cache.pending_invalidations() == 0).await,
+        "{} still pending",
+        cache.pending_invalidations()
+    );
+    assert!(other.get(&one).await.is_none());
+    assert!(other.get(&two).await.is_none());
+    let counts = cache.stats().total();
+    assert!(counts.store_errors >= 2, "{counts:?}");
+}
+
+#[tokio::test]
+async fn a_demoted_primary_is_a_connection_error_and_the_connection_is_replaced() {
+    for mode in [ConnectionMode::multiplexed(), ConnectionMode::pooled(1)] {
+        let primary = RedisServer::start().unwrap();
+        let node = RedisServer::start().unwrap();
+        let store = RedisStore::connect_with(&node.url(), RedisOptions::default().mode(mode))
+            .await
+            .unwrap();
+        let client_id = async || -> i64 {
+            store
+                .command(&redis::cmd("CLIENT").arg("ID").clone())
+                .await
+                .unwrap()
+        };
+        let before = client_id().await;
+        // A failover demotes the node this store reaches: writes answer READONLY.
+        let mut admin = raw(&node.url()).await;
+        let _: () = redis::cmd("REPLICAOF")
+            .arg("127.0.0.1")
+            .arg(primary.port())
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+        let refused = store.set("k", b"v", None).await.unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::Connection, "{mode:?}: {refused}");
+        assert!(refused.to_string().contains("ReadOnly"), "{refused}");
+        // The connection that met it is replaced by a new one.
+        assert!(
+            eventually(async || client_id().await != before).await,
+            "{mode:?}: still on client {before}"
+        );
+        // Promoted again, the node takes writes.
+        let _: () = redis::cmd("REPLICAOF")
+            .arg("NO")
+            .arg("ONE")
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+        store.set("k", b"v", None).await.unwrap();
+    }
+}

@@ -220,6 +220,7 @@ impl CacheBuilder {
                 local: LocalCoordination::new(self.clock.clone(), self.max_counters),
                 clock: self.clock,
                 load_lock: self.load_lock,
+                retries: Default::default(),
             }),
         }
     }

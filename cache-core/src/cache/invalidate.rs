@@ -1,5 +1,6 @@
 //! Removal: by key, by tag, by prefix, and of the whole in-process tier.
 
+use super::retry::Pending;
 use super::{Cache, TAGS_NAMESPACE};
 use crate::error::Error;
 use crate::key::{CacheKey, KeyPrefix};
@@ -7,9 +8,10 @@ use crate::stats::Counter;
 
 impl Cache {
     /// Removes every entry written with `tag`, in every tier; returns how many keys the far
-    /// tier removed, or the in-process tier when there is none.
+    /// tier removed, or the in-process tier when there is none. When the far tier fails, the
+    /// invalidation is retried in the background until it takes it.
     pub async fn invalidate_tag(&self, tag: &str) -> u64 {
-        // Fail open: a far-tier failure was counted and logged.
+        // Fail open: a far-tier failure was counted, logged and queued for a retry.
         self.try_invalidate_tag(tag).await.unwrap_or(0)
     }
 
@@ -27,14 +29,19 @@ impl Cache {
         let ns = self.inner.stats.namespace(TAGS_NAMESPACE);
         let removed = self
             .far_call(ns, "invalidate tag", far.store.invalidate_tag(tag))
-            .await?;
+            .await
+            .inspect_err(|_| self.retry_later(Pending::Tag(tag.to_owned())))?;
         self.inner.stats.add(ns, Counter::Invalidation, removed);
         Ok(removed)
     }
 
     /// Removes the entry under `key` from every tier.
+    ///
+    /// When the far tier fails (or the circuit breaker skips it), the in-process copy is gone
+    /// at once and the far tier's is removed by a background retry as soon as it answers; see
+    /// [`pending_invalidations`](Self::pending_invalidations).
     pub async fn invalidate<K: CacheKey>(&self, key: &K) {
-        // Fail open: a far-tier failure was counted and logged.
+        // Fail open: a far-tier failure was counted, logged and queued for a retry.
         let _ = self.try_invalidate(key).await;
     }
 
@@ -50,9 +57,12 @@ impl Cache {
             .is_some();
         let far = match &self.inner.far {
             Some(far) => {
-                let keys = [key.render()];
+                let keys = vec![key.render()];
                 let result = self.far_call(ns, "UNLINK", far.store.delete(&keys)).await;
                 removed |= matches!(result, Ok(n) if n > 0);
+                if result.is_err() {
+                    self.retry_later(Pending::Keys(K::NAMESPACE, keys));
+                }
                 result.map(|_| ())
             }
             None => Ok(()),
@@ -95,7 +105,8 @@ impl Cache {
         let ns = self.inner.stats.namespace(prefix.namespace_name());
         let removed = self
             .far_call(ns, "SCAN+UNLINK", far.store.delete_prefix(prefix))
-            .await?;
+            .await
+            .inspect_err(|_| self.retry_later(Pending::Prefix(prefix.clone())))?;
         self.inner.stats.add(ns, Counter::Invalidation, removed);
         Ok(removed)
     }

@@ -52,6 +52,7 @@ mod lease;
 mod load;
 mod local;
 mod read;
+mod retry;
 mod strict;
 mod write;
 
@@ -89,6 +90,8 @@ struct Inner {
     local: local::LocalCoordination,
     /// Cross-process single-flight through a lease in the far tier; `None` when off.
     load_lock: Option<LoadLock>,
+    /// Far-tier invalidations that failed, to be retried.
+    retries: retry::Retries,
 }
 
 /// How `get_with` coordinates loads across processes.

@@ -1,9 +1,11 @@
 //! [`Breaker`]: stops calling a far tier that keeps failing, for a cool-down.
 //!
 //! After `threshold` failures in a row the breaker opens: calls are skipped (reads become
-//! misses at once instead of waiting for a timeout) until the cool-down has passed. Then calls
-//! go through again; one success closes the breaker, one failure opens it for another
-//! cool-down. Time is passed in, so the rules are tested without a clock.
+//! misses at once instead of waiting for a timeout) until the cool-down has passed. Then it is
+//! half-open: one call, the probe, goes through while the others are still skipped; its success
+//! closes the breaker, its failure opens it for another cool-down. A probe that never reports
+//! (its caller was cancelled) is replaced by another after a cool-down. Time is passed in, so
+//! the rules are tested without a clock.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
@@ -15,6 +17,8 @@ pub(crate) struct Breaker {
     failures: AtomicU32,
     /// Clock nanos until which calls are skipped; 0 when closed.
     open_until: AtomicU64,
+    /// Clock nanos at which the probe of a half-open breaker went out; 0 when none is out.
+    probe_since: AtomicU64,
 }
 
 impl Breaker {
@@ -24,20 +28,44 @@ impl Breaker {
             cool_down: u64::try_from(cool_down.as_nanos()).unwrap_or(u64::MAX),
             failures: AtomicU32::new(0),
             open_until: AtomicU64::new(0),
+            probe_since: AtomicU64::new(0),
         }
     }
 
     /// Whether a call may go through at `now`.
     #[inline]
     pub(crate) fn allows(&self, now: u64) -> bool {
-        self.open_until.load(Ordering::Relaxed) <= now
+        let open_until = self.open_until.load(Ordering::Relaxed);
+        if open_until == 0 {
+            return true;
+        }
+        if open_until > now {
+            return false;
+        }
+        self.take_probe(now)
+    }
+
+    /// Half-open: lets one call through as the probe, unless one is already out (and not
+    /// overdue).
+    #[cold]
+    fn take_probe(&self, now: u64) -> bool {
+        let since = self.probe_since.load(Ordering::Relaxed);
+        if since != 0 && now.saturating_sub(since) < self.cool_down {
+            return false;
+        }
+        self.probe_since
+            .compare_exchange(since, now.max(1), Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
     }
 
     pub(crate) fn record_success(&self) {
         // Avoid writing shared lines on every success when nothing failed.
-        if self.failures.load(Ordering::Relaxed) != 0 {
+        if self.failures.load(Ordering::Relaxed) != 0
+            || self.open_until.load(Ordering::Relaxed) != 0
+        {
             self.failures.store(0, Ordering::Relaxed);
             self.open_until.store(0, Ordering::Relaxed);
+            self.probe_since.store(0, Ordering::Relaxed);
         }
     }
 
@@ -47,9 +75,10 @@ impl Breaker {
             .failures
             .fetch_add(1, Ordering::Relaxed)
             .saturating_add(1);
-        if failures >= self.threshold {
+        let probing = self.probe_since.swap(0, Ordering::AcqRel) != 0;
+        if failures >= self.threshold || probing {
             self.open_until
-                .store(now.saturating_add(self.cool_down), Ordering::Relaxed);
+                .store(now.saturating_add(self.cool_down).max(1), Ordering::Relaxed);
             return true;
         }
         false
@@ -111,13 +140,26 @@ mod tests {
         assert!(b.record_failure(3 * SEC));
         assert!(!b.allows(3 * SEC + 1));
         assert!(!b.allows(8 * SEC - 1));
-        assert!(b.allows(8 * SEC), "cool-down over: calls go through again");
-        assert!(b.record_failure(8 * SEC), "one failure reopens");
+        assert!(b.allows(8 * SEC), "cool-down over: one probe goes through");
+        assert!(!b.allows(8 * SEC), "and only one");
+        assert!(b.record_failure(8 * SEC + 1), "the probe's failure reopens");
         assert!(!b.allows(9 * SEC));
-        assert!(b.allows(13 * SEC));
+        assert!(b.allows(14 * SEC), "the next cool-down's probe");
         b.record_success();
-        assert!(b.allows(13 * SEC));
-        assert!(!b.record_failure(14 * SEC), "a success resets the count");
+        assert!(
+            b.allows(14 * SEC) && b.allows(14 * SEC),
+            "closed: every call goes through"
+        );
+        assert!(!b.record_failure(15 * SEC), "a success resets the count");
+    }
+
+    #[test]
+    fn a_probe_that_never_reports_is_replaced_after_a_cool_down() {
+        let b = Breaker::new(1, Duration::from_secs(5));
+        assert!(b.record_failure(0));
+        assert!(b.allows(5 * SEC), "the probe");
+        assert!(!b.allows(9 * SEC), "still out");
+        assert!(b.allows(10 * SEC), "overdue: another probe");
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub(crate) struct Config {
     pub(crate) name: Arc<str>,
     pub(crate) default_scheme: Arc<str>,
     pub(crate) collapse: bool,
+    /// The longest a collapsed request waits for the one at the origin before going itself.
+    pub(crate) collapse_wait: std::time::Duration,
     pub(crate) expose_tags: bool,
     /// A mocked clock and the wall time it started at; `None` reads the system time.
     pub(crate) clock: Option<(Clock, u64)>,
@@ -76,6 +78,7 @@ impl Default for Config {
             name: "cache-tower".into(),
             default_scheme: "http".into(),
             collapse: true,
+            collapse_wait: std::time::Duration::from_secs(5),
             expose_tags: false,
             clock: None,
         }
@@ -142,6 +145,7 @@ impl fmt::Debug for Config {
             .field("memory", &self.memory)
             .field("name", &self.name)
             .field("collapse", &self.collapse)
+            .field("collapse_wait", &self.collapse_wait)
             .field("expose_tags", &self.expose_tags)
             .finish_non_exhaustive()
     }

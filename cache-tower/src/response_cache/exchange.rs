@@ -119,6 +119,14 @@ pub(crate) struct Target {
     pub(crate) existing: Option<Arc<Variants>>,
 }
 
+/// Whether a request may carry a body. The cache key does not cover a body, so such a request
+/// (a `GET` with a search query in its body, say) is neither answered from nor stored in the
+/// cache, and never collapsed with others.
+pub(crate) fn may_have_body<B: Body>(req: &Request<B>) -> bool {
+    let body = req.body();
+    !(body.is_end_stream() || body.size_hint().upper() == Some(0))
+}
+
 /// The directives of a request, unless the cache ignores them.
 pub(crate) fn request_directives(config: &Config, headers: &HeaderMap) -> Directives {
     if config.ignore_request_directives {
@@ -149,7 +157,7 @@ impl<S, K: MakeCacheKey> Exchange<S, K> {
     ) -> Out<S::Body, S::Error>
     where
         S: Origin<ReqBody>,
-        ReqBody: Send + 'static,
+        ReqBody: Body + Send + 'static,
     {
         let config = self.storage.config.clone();
         // Layers inside (write-through, invalidation, purge) store and key with these settings.
@@ -163,6 +171,11 @@ impl<S, K: MakeCacheKey> Exchange<S, K> {
         let method = req.method().clone();
         if method != Method::GET && method != Method::HEAD {
             return self.other_method(req).await;
+        }
+        if may_have_body(&req) {
+            let mut status = CacheStatus::forwarded(Fwd::Bypass);
+            status.detail = Some("request-body");
+            return self.forward(req, status).await;
         }
         let (parts, body) = req.into_parts();
         let uri = key_of(&config, &self.storage.make_key, &parts);

@@ -5,7 +5,7 @@
 use http::Request;
 
 use super::collapse::{Join, landed};
-use super::exchange::{Asked, Exchange, Origin, Out, Target};
+use super::exchange::{Asked, Exchange, Origin, Out, Storage, Target};
 use super::key::MakeCacheKey;
 use super::lookup::{pass, serve, ttl_of};
 use super::rules::freshness::{Reuse, reuse};
@@ -14,6 +14,43 @@ use crate::body::ResponseBody;
 
 /// Seconds a URI whose response was not stored skips request collapsing.
 const PASS_FOR: u64 = 30;
+
+impl<K: MakeCacheKey> Storage<K> {
+    /// After waiting (at most the collapse timeout) for another request of the same key to
+    /// come back from the origin: the answer from what it stored, if that is fresh for this
+    /// request; `None` to go to the origin alone.
+    pub(crate) async fn after_flight<B: http_body::Body>(
+        &self,
+        rx: tokio::sync::watch::Receiver<()>,
+        asked: &Asked,
+    ) -> Option<http::Response<ResponseBody<B>>> {
+        let config = &self.config;
+        if tokio::time::timeout(config.collapse_wait, landed(rx))
+            .await
+            .is_err()
+        {
+            tracing::debug!(uri = %asked.uri, "the collapsed request takes too long; going alone");
+            return None;
+        }
+        let chosen = self.lookup(asked, &asked.headers, None).await.chosen?;
+        let now = config.now();
+        let stored = &chosen.stored;
+        let age = stored.age(now);
+        if !matches!(reuse(&stored.freshness, age, &asked.dirs), Reuse::Fresh) {
+            return None;
+        }
+        let mut status = CacheStatus::hit(ttl_of(stored, now));
+        status.collapsed = true;
+        Some(serve(
+            config,
+            stored,
+            age,
+            asked.head,
+            &asked.headers,
+            status,
+        ))
+    }
+}
 
 impl<S, K: MakeCacheKey> Exchange<S, K> {
     /// Nothing stored matched: one origin request per key at a time; callers that waited
@@ -49,30 +86,9 @@ impl<S, K: MakeCacheKey> Exchange<S, K> {
                 Ok(response)
             }
             Join::Waiter(rx) => {
-                landed(rx).await;
-                if let Some(chosen) = self
-                    .storage
-                    .lookup(&asked, &asked.headers, None)
-                    .await
-                    .chosen
-                {
-                    let now = config.now();
-                    let stored = &chosen.stored;
-                    let age = stored.age(now);
-                    if matches!(reuse(&stored.freshness, age, &asked.dirs), Reuse::Fresh) {
-                        let mut status = CacheStatus::hit(ttl_of(stored, now));
-                        status.collapsed = true;
-                        return Ok(serve(
-                            &config,
-                            stored,
-                            age,
-                            asked.head,
-                            &asked.headers,
-                            status,
-                        ));
-                    }
+                if let Some(answer) = self.storage.after_flight(rx, &asked).await {
+                    return Ok(answer);
                 }
-                // The leader's response was not stored (or not for us): ask the origin.
                 Ok(self.fetch(req, &asked, target, status).await?.0)
             }
         }

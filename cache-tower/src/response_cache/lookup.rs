@@ -9,10 +9,12 @@ use http::header::{AGE, CONTENT_LENGTH, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
 
+use super::collapse::Join;
 use super::config::Config;
 use super::entry::{ResponseKey, Stored, Variants};
 use super::exchange::{
-    Asked, Chosen, Exchange, Origin, Out, Storage, Target, key_of, request_directives,
+    Asked, Chosen, Exchange, Origin, Out, Storage, Target, key_of, may_have_body,
+    request_directives,
 };
 use super::key::MakeCacheKey;
 use super::rules::conditional;
@@ -26,13 +28,13 @@ pub(crate) type Declined<ReqBody> = (Request<ReqBody>, Option<Arc<Variants>>);
 /// Answers a fresh hit held in process without waiting (no far tier, no origin), or hands the
 /// request back with what the in-process tier holds for its URI.
 #[allow(clippy::result_large_err)]
-pub(crate) fn fast_hit<ReqBody, B: Body, K: MakeCacheKey>(
+pub(crate) fn fast_hit<ReqBody: Body, B: Body, K: MakeCacheKey>(
     cache: &Cache,
     config: &Config,
     make_key: &K,
     req: Request<ReqBody>,
 ) -> Result<Response<ResponseBody<B>>, Declined<ReqBody>> {
-    if req.method() != Method::GET && req.method() != Method::HEAD {
+    if req.method() != Method::GET && req.method() != Method::HEAD || may_have_body(&req) {
         return Err((req, None));
     }
     let (parts, body) = req.into_parts();
@@ -176,8 +178,24 @@ impl<S, K: MakeCacheKey> Exchange<S, K> {
                     Fwd::Stale
                 };
                 asked.headers = req.headers().clone();
-                self.validate(req, asked, chosen, CacheStatus::forwarded(fwd))
-                    .await
+                let status = CacheStatus::forwarded(fwd);
+                // Concurrent validations of one key send one request; the others reuse what
+                // it freshened or stored. A client's `no-cache` asks for the origin itself.
+                if !config.collapse || asked.dirs.no_cache {
+                    return self.validate(req, asked, chosen, status).await;
+                }
+                match self.storage.flights.join(&asked.flight(), config.now()) {
+                    Join::Alone => self.validate(req, asked, chosen, status).await,
+                    Join::Leader(flight) => {
+                        let answer = self.validate(req, asked, chosen, status).await;
+                        drop(flight);
+                        answer
+                    }
+                    Join::Waiter(rx) => match self.storage.after_flight(rx, &asked).await {
+                        Some(answer) => Ok(answer),
+                        None => self.validate(req, asked, chosen, status).await,
+                    },
+                }
             }
         }
     }

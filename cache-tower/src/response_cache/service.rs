@@ -76,7 +76,7 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,
     S::Error: Send + 'static,
-    ReqBody: Send + 'static,
+    ReqBody: Body + Send + 'static,
     ResBody: Body + Send + Unpin + 'static,
     ResBody::Error: Send,
     K: MakeCacheKey,

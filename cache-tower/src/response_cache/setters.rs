@@ -135,10 +135,21 @@ macro_rules! config_setters {
             self
         }
 
-        /// Collapses concurrent misses on one key into one origin request (on by default).
+        /// Collapses concurrent misses and revalidations of one key into one origin request
+        /// (on by default): the others wait for its answer and reuse what it stored.
+        /// Conditional and range requests, and requests whose key answered uncacheably in the
+        /// last 30 s, are never collapsed.
         #[must_use]
         pub fn collapse_requests(mut self, collapse: bool) -> Self {
             std::sync::Arc::make_mut(&mut self.config).collapse = collapse;
+            self
+        }
+
+        /// The longest a collapsed request waits for the one at the origin (5 s by default);
+        /// then it goes to the origin itself, so a stuck request never holds the others.
+        #[must_use]
+        pub fn collapse_timeout(mut self, wait: std::time::Duration) -> Self {
+            std::sync::Arc::make_mut(&mut self.config).collapse_wait = wait;
             self
         }
 

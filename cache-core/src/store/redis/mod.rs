@@ -24,141 +24,51 @@
 //! # Ok(()) }
 //! ```
 
+mod connection;
+mod coordination;
 mod options;
 mod scripts;
+mod store;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use connection::{Backend, ClientManager, Conn, SharedConnection, store_error, timeout_error};
 pub use options::{ConnectionMode, RedisOptions};
-use redis::aio::{
-    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
-};
-use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
+use redis::aio::ConnectionManagerConfig;
+use redis::{Cmd, Pipeline, RedisError};
 
-use super::{Coordination, ScanPage, Store, StoreEntry, StoreFuture, WindowCount};
 use crate::error::{Error, ErrorKind};
 use crate::key::KeyPrefix;
 
 /// Redis as a [`Store`]. Cheap to clone; clones share the connection.
 #[derive(Clone)]
 pub struct RedisStore {
-    inner: Arc<StoreInner>,
+    pub(super) inner: Arc<StoreInner>,
 }
 
-struct StoreInner {
+pub(super) struct StoreInner {
     backend: Backend,
-    options: RedisOptions,
-    increment: redis::Script,
-    count_in_window: redis::Script,
-    throttle: redis::Script,
-    unlock: redis::Script,
-    set_tagged: redis::Script,
-    set_hash_tagged: redis::Script,
-    prune_tag: redis::Script,
+    pub(super) options: RedisOptions,
+    pub(super) increment: redis::Script,
+    pub(super) count_in_window: redis::Script,
+    pub(super) throttle: redis::Script,
+    pub(super) unlock: redis::Script,
+    pub(super) set_tagged: redis::Script,
+    pub(super) set_hash_tagged: redis::Script,
+    pub(super) prune_tag: redis::Script,
     /// The URL with the password hidden, for messages.
     display_url: String,
 }
 
-#[derive(Clone)]
-enum Backend {
-    Shared(ConnectionManager),
-    Pooled(bb8::Pool<ClientManager>),
-}
-
-/// One connection for one command: the shared one, or one checked out of the pool.
-enum Conn {
-    Shared(ConnectionManager),
-    /// Boxed, so that a command's future on the shared connection does not carry the size of
-    /// a checked-out connection.
-    Pooled(Box<bb8::PooledConnection<'static, ClientManager>>),
-}
-
-/// Makes the pool's connections from the same [`redis::Client`] as the shared connection, so
-/// that a pool gets the URL's TLS settings, a custom root certificate and the TCP keepalive
-/// alike. (bb8-redis's manager can only be built from a URL, which drops the certificate.)
-struct ClientManager {
-    client: redis::Client,
-    config: redis::AsyncConnectionConfig,
-}
-
-impl bb8::ManageConnection for ClientManager {
-    type Connection = MultiplexedConnection;
-    type Error = RedisError;
-
-    async fn connect(&self) -> Result<Self::Connection, Self::Error> {
-        self.client
-            .get_multiplexed_async_connection_with_config(&self.config)
-            .await
-    }
-
-    async fn is_valid(&self, conn: &mut Self::Connection) -> Result<(), Self::Error> {
-        redis::cmd("PING").query_async(conn).await
-    }
-
-    fn has_broken(&self, _: &mut Self::Connection) -> bool {
-        false
-    }
-}
-
-impl ConnectionLike for Conn {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match self {
-            Conn::Shared(c) => c.req_packed_command(cmd),
-            Conn::Pooled(c) => {
-                <MultiplexedConnection as ConnectionLike>::req_packed_command(c, cmd)
-            }
-        }
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        cmd: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        match self {
-            Conn::Shared(c) => c.req_packed_commands(cmd, offset, count),
-            Conn::Pooled(c) => <MultiplexedConnection as ConnectionLike>::req_packed_commands(
-                c, cmd, offset, count,
-            ),
-        }
-    }
-
-    fn get_db(&self) -> i64 {
-        match self {
-            Conn::Shared(c) => c.get_db(),
-            Conn::Pooled(c) => <MultiplexedConnection as ConnectionLike>::get_db(c),
-        }
-    }
-}
-
-/// Maps a redis-rs error to an [`Error`] of the right kind.
-fn store_error(e: RedisError) -> Error {
-    let text = e.to_string();
-    let kind = if e.kind() == redis::ErrorKind::AuthenticationFailed
-        || text.contains("WRONGPASS")
-        || text.contains("NOAUTH")
-    {
-        ErrorKind::Auth
-    } else if e.is_timeout() {
-        ErrorKind::Timeout
-    } else if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
-        ErrorKind::Connection
-    } else if e.kind() == redis::ErrorKind::InvalidClientConfig {
-        ErrorKind::Config
-    } else {
-        ErrorKind::Protocol
-    };
-    Error::new(kind, format!("redis: {text}")).with_source(e)
-}
-
-fn timeout_error(what: &str, after: Duration) -> Error {
-    Error::new(
-        ErrorKind::Timeout,
-        format!("redis: {what} took longer than {after:?}"),
-    )
+/// The result of a command on `conn`, the connection replaced first when the error says its
+/// server is no longer a writable primary.
+fn settle<T>(conn: &mut Conn, result: Result<T, RedisError>) -> Result<T, Error> {
+    result.map_err(|e| {
+        conn.replace_after(&e);
+        store_error(e)
+    })
 }
 
 /// Hides the password of a URL for messages.
@@ -216,9 +126,9 @@ impl RedisStore {
                         .set_response_timeout(None)
                         .set_number_of_retries(options.reconnect_retries)
                         .set_max_delay(Duration::from_secs(1));
-                    ConnectionManager::new_with_config(client, config)
+                    SharedConnection::connect(client, config)
                         .await
-                        .map(Backend::Shared)
+                        .map(|shared| Backend::Shared(Arc::new(shared)))
                         .map_err(store_error)
                 }
                 Some(size) => {
@@ -349,7 +259,7 @@ impl RedisStore {
 
     async fn conn(&self) -> Result<Conn, Error> {
         match &self.inner.backend {
-            Backend::Shared(c) => Ok(Conn::Shared(c.clone())),
+            Backend::Shared(shared) => Ok(Conn::Shared(shared.get(), shared.clone())),
             // Boxed: a checkout's future is large, and inline it would be moved with every
             // command's future on the shared path too.
             Backend::Pooled(pool) => Box::pin(pool.get_owned())
@@ -378,40 +288,78 @@ impl RedisStore {
             .map_err(|_| timeout_error(what, self.inner.options.command_timeout))?
     }
 
+    /// Runs `cmd`, any redis-rs command, on the store's connection (the shared one, or one
+    /// from its pool), under its command timeout, with its error mapping and failover handling:
+    /// the escape hatch for what the cache does not wrap, so that no second client is needed.
+    ///
+    /// # Errors
+    ///
+    /// As any command of the store: [`Connection`](ErrorKind::Connection),
+    /// [`Timeout`](ErrorKind::Timeout), [`Protocol`](ErrorKind::Protocol) for an error reply
+    /// or a reply that does not convert to `T`.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(redis: cache_core::store::redis::RedisStore) -> Result<(), cache_core::Error> {
+    /// let memory: String = redis.command(redis::cmd("INFO").arg("memory")).await?;
+    /// # let _ = memory;
+    /// # Ok(()) }
+    /// ```
+    pub async fn command<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> Result<T, Error> {
+        self.query(cmd).await
+    }
+
+    /// Runs `pipeline` (several different commands in one round trip; atomic when built with
+    /// `.atomic()`) as [`command`](Self::command) runs one.
+    ///
+    /// # Errors
+    ///
+    /// As [`command`](Self::command).
+    pub async fn pipeline<T: redis::FromRedisValue>(
+        &self,
+        pipeline: &Pipeline,
+    ) -> Result<T, Error> {
+        self.query_pipe(pipeline).await
+    }
+
     /// Runs one command.
-    async fn query<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> Result<T, Error> {
+    pub(super) async fn query<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> Result<T, Error> {
         self.bounded("a command", async {
             let mut conn = self.conn().await?;
-            cmd.query_async::<T>(&mut conn).await.map_err(store_error)
+            let result = cmd.query_async::<T>(&mut conn).await;
+            settle(&mut conn, result)
         })
         .await
     }
 
-    async fn query_pipe<T: redis::FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, Error> {
+    pub(super) async fn query_pipe<T: redis::FromRedisValue>(
+        &self,
+        pipe: &Pipeline,
+    ) -> Result<T, Error> {
         self.bounded("a pipeline", async {
             let mut conn = self.conn().await?;
-            pipe.query_async::<T>(&mut conn).await.map_err(store_error)
+            let result = pipe.query_async::<T>(&mut conn).await;
+            settle(&mut conn, result)
         })
         .await
     }
 
-    async fn invoke<T: redis::FromRedisValue>(
+    pub(super) async fn invoke<T: redis::FromRedisValue>(
         &self,
         invocation: redis::ScriptInvocation<'_>,
     ) -> Result<T, Error> {
         self.bounded("a script", async {
             let mut conn = self.conn().await?;
-            invocation
-                .invoke_async::<T>(&mut conn)
-                .await
-                .map_err(store_error)
+            let result = invocation.invoke_async::<T>(&mut conn).await;
+            settle(&mut conn, result)
         })
         .await
     }
 
     /// Walks the keys in `prefix` (exclusions left out) with `SCAN`, in batches: unlinks each
     /// batch and returns how many were removed, or collects the keys.
-    async fn scan_prefix(
+    pub(super) async fn scan_prefix(
         &self,
         prefix: &KeyPrefix,
         unlink: bool,
@@ -454,287 +402,12 @@ impl RedisStore {
 
 /// The key of a tag's index. The tag text is escaped like a key segment, so a tag cannot name
 /// another tag's index or a user key.
-fn tag_index(tag: &str) -> String {
+pub(super) fn tag_index(tag: &str) -> String {
     format!("cache-core:tag:{}", crate::key::escape_segment(tag))
 }
 
-fn millis(d: Duration) -> u64 {
+pub(super) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
-}
-
-impl Store for RedisStore {
-    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
-        Box::pin(async move { self.query(redis::cmd("GET").arg(key)).await })
-    }
-
-    fn scan<'a>(
-        &'a self,
-        prefix: &'a KeyPrefix,
-        cursor: u64,
-        count: usize,
-    ) -> StoreFuture<'a, ScanPage> {
-        Box::pin(async move {
-            let mut cmd = redis::cmd("SCAN");
-            cmd.arg(cursor)
-                .arg("MATCH")
-                .arg(format!("{}*", crate::key::glob_escape(prefix.as_str())))
-                .arg("COUNT")
-                .arg(count);
-            let (next, keys): (u64, Vec<String>) = self.query(&cmd).await?;
-            Ok(ScanPage::new(keys, next))
-        })
-    }
-
-    fn coordination(&self) -> Option<&dyn Coordination> {
-        Some(self)
-    }
-
-    fn get_many<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, Vec<Option<Vec<u8>>>> {
-        Box::pin(async move {
-            if keys.is_empty() {
-                return Ok(Vec::new());
-            }
-            self.query(redis::cmd("MGET").arg(keys)).await
-        })
-    }
-
-    fn set<'a>(
-        &'a self,
-        key: &'a str,
-        value: &'a [u8],
-        ttl: Option<Duration>,
-    ) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            let mut cmd = redis::cmd("SET");
-            cmd.arg(key).arg(value);
-            if let Some(ttl) = ttl {
-                cmd.arg("PX").arg(millis(ttl));
-            }
-            self.query(&cmd).await
-        })
-    }
-
-    fn set_many<'a>(&'a self, entries: &'a [StoreEntry]) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            if entries.is_empty() {
-                return Ok(());
-            }
-            let mut pipe = redis::pipe();
-            for entry in entries {
-                let cmd = pipe.cmd("SET").arg(&entry.key).arg(&entry.value);
-                if let Some(ttl) = entry.ttl {
-                    cmd.arg("PX").arg(millis(ttl));
-                }
-                cmd.ignore();
-            }
-            self.query_pipe(&pipe).await
-        })
-    }
-
-    fn set_tagged<'a>(
-        &'a self,
-        key: &'a str,
-        value: &'a [u8],
-        ttl: Option<Duration>,
-        tags: &'a [String],
-    ) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            let mut invocation = self.inner.set_tagged.key(key);
-            for tag in tags {
-                invocation.key(tag_index(tag));
-            }
-            invocation.arg(value).arg(ttl.map_or(0, millis));
-            let _: i64 = self.invoke(invocation).await?;
-            Ok(())
-        })
-    }
-
-    fn set_hash<'a>(
-        &'a self,
-        key: &'a str,
-        fields: &'a [(String, String)],
-        ttl: Option<Duration>,
-        tags: &'a [String],
-    ) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            if !tags.is_empty() {
-                let mut invocation = self.inner.set_hash_tagged.key(key);
-                for tag in tags {
-                    invocation.key(tag_index(tag));
-                }
-                invocation.arg(ttl.map_or(0, millis));
-                for (field, value) in fields {
-                    invocation.arg(field).arg(value);
-                }
-                let _: i64 = self.invoke(invocation).await?;
-                return Ok(());
-            }
-            let mut pipe = redis::pipe();
-            pipe.atomic().cmd("DEL").arg(key).ignore();
-            if !fields.is_empty() {
-                pipe.cmd("HSET").arg(key).arg(fields).ignore();
-                if let Some(ttl) = ttl {
-                    pipe.cmd("PEXPIRE").arg(key).arg(millis(ttl)).ignore();
-                }
-            }
-            self.query_pipe(&pipe).await
-        })
-    }
-
-    fn get_hash<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<(String, String)>>> {
-        Box::pin(async move {
-            let fields: Vec<(String, String)> = self.query(redis::cmd("HGETALL").arg(key)).await?;
-            Ok((!fields.is_empty()).then_some(fields))
-        })
-    }
-
-    fn invalidate_tag<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, u64> {
-        Box::pin(async move {
-            // Page by page, so that no command holds the server for a large tag; each page is
-            // removed from the index once its keys are gone. Members written during the walk
-            // may stay, as they would had they come just after it: the walk covers what the
-            // index held when it started, then stops.
-            let index = tag_index(tag);
-            let page = self.inner.options.scan_batch;
-            let held: u64 = self.invoke(self.inner.prune_tag.key(&index)).await?;
-            let mut removed = 0;
-            for _ in 0..held.div_ceil(page as u64).max(1) {
-                let members: Vec<String> = self
-                    .query(redis::cmd("ZRANGE").arg(&index).arg(0).arg(page - 1))
-                    .await?;
-                if members.is_empty() {
-                    break;
-                }
-                let gone: u64 = self.query(redis::cmd("UNLINK").arg(&members)).await?;
-                removed += gone;
-                let _: u64 = self
-                    .query(redis::cmd("ZREM").arg(&index).arg(&members))
-                    .await?;
-            }
-            Ok(removed)
-        })
-    }
-
-    fn delete<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, u64> {
-        Box::pin(async move {
-            if keys.is_empty() {
-                return Ok(0);
-            }
-            self.query(redis::cmd("UNLINK").arg(keys)).await
-        })
-    }
-
-    fn delete_prefix<'a>(&'a self, prefix: &'a KeyPrefix) -> StoreFuture<'a, u64> {
-        Box::pin(async move { Ok(self.scan_prefix(prefix, true).await?.0) })
-    }
-
-    fn keys<'a>(&'a self, prefix: &'a KeyPrefix) -> StoreFuture<'a, Vec<String>> {
-        Box::pin(async move { Ok(self.scan_prefix(prefix, false).await?.1) })
-    }
-
-    fn bounds_calls(&self) -> bool {
-        true
-    }
-}
-
-impl Coordination for RedisStore {
-    fn increment<'a>(
-        &'a self,
-        key: &'a str,
-        by: i64,
-        ttl: Option<Duration>,
-    ) -> StoreFuture<'a, i64> {
-        Box::pin(async move {
-            let mut invocation = self.inner.increment.key(key);
-            invocation.arg(by).arg(ttl.map_or(0, millis));
-            self.invoke(invocation).await
-        })
-    }
-
-    fn throttle<'a>(
-        &'a self,
-        key: &'a str,
-        interval: Duration,
-        burst: u64,
-    ) -> StoreFuture<'a, crate::Throttle> {
-        Box::pin(async move {
-            let interval = millis(interval).max(1);
-            let tolerance = interval.saturating_mul(burst.max(1) - 1);
-            let mut invocation = self.inner.throttle.key(key);
-            invocation.arg(interval).arg(tolerance);
-            let (allowed, remaining, retry, reset): (i64, i64, i64, i64) =
-                self.invoke(invocation).await?;
-            let ms = |v: i64| Duration::from_millis(u64::try_from(v).unwrap_or(0));
-            Ok(crate::Throttle::new(
-                allowed == 1,
-                u64::try_from(remaining).unwrap_or(0),
-                ms(retry),
-                ms(reset),
-            ))
-        })
-    }
-
-    fn try_lock<'a>(
-        &'a self,
-        key: &'a str,
-        token: &'a str,
-        lease: Duration,
-    ) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            let reply: Option<String> = self
-                .query(
-                    redis::cmd("SET")
-                        .arg(key)
-                        .arg(token)
-                        .arg("NX")
-                        .arg("PX")
-                        .arg(millis(lease)),
-                )
-                .await?;
-            Ok(reply.is_some())
-        })
-    }
-
-    fn unlock<'a>(&'a self, key: &'a str, token: &'a str) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            let mut invocation = self.inner.unlock.key(key);
-            invocation.arg(token);
-            let removed: i64 = self.invoke(invocation).await?;
-            Ok(removed == 1)
-        })
-    }
-
-    fn counter<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<i64>> {
-        Box::pin(async move { self.query(redis::cmd("GET").arg(key)).await })
-    }
-
-    fn count_in_window<'a>(
-        &'a self,
-        key: &'a str,
-        window: Duration,
-        by: i64,
-    ) -> StoreFuture<'a, WindowCount> {
-        Box::pin(async move {
-            let mut invocation = self.inner.count_in_window.key(key);
-            invocation.arg(millis(window)).arg(by);
-            let (count, left): (i64, i64) = self.invoke(invocation).await?;
-            Ok(WindowCount::new(
-                count,
-                Duration::from_millis(u64::try_from(left).unwrap_or(0)),
-            ))
-        })
-    }
-
-    fn ttl<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Option<Duration>>> {
-        Box::pin(async move {
-            let ms: i64 = self.query(redis::cmd("PTTL").arg(key)).await?;
-            Ok(match ms {
-                -2 => None,
-                -1 => Some(None),
-                ms => Some(Some(Duration::from_millis(ms.max(0) as u64))),
-            })
-        })
-    }
 }
 
 impl std::fmt::Debug for RedisStore {
