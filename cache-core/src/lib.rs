@@ -55,6 +55,9 @@ mod clock;
 pub mod codec;
 mod error;
 mod flight;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod key;
 mod near;
 mod stats;

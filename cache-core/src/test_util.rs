@@ -34,6 +34,7 @@ pub struct RedisServerBuilder {
     password: Option<String>,
     binary: Option<PathBuf>,
     tls: bool,
+    config: Vec<(String, String)>,
 }
 
 impl RedisServerBuilder {
@@ -48,6 +49,13 @@ impl RedisServerBuilder {
     /// [`RedisServer::tls_ca_pem`]. Needs a redis-server built with TLS (Debian's is).
     pub fn tls(mut self) -> Self {
         self.tls = true;
+        self
+    }
+
+    /// Passes `--name value` to the server (such as `maxmemory`, `256mb`), after the options
+    /// this builder sets itself.
+    pub fn config(mut self, name: &str, value: &str) -> Self {
+        self.config.push((name.to_owned(), value.to_owned()));
         self
     }
 
@@ -307,6 +315,9 @@ impl RedisServer {
         .stderr(Stdio::null());
         if let Some(password) = &self.settings.password {
             cmd.args(["--requirepass", password]);
+        }
+        for (name, value) in &self.settings.config {
+            cmd.arg(format!("--{name}")).arg(value);
         }
         if let Some(files) = &self.tls {
             let path = |name: &str| files.dir.join(name).to_string_lossy().into_owned();

@@ -70,15 +70,20 @@ pub(crate) enum Buffered<B: Body> {
 
 /// Reads `body` until its end or until more than `limit` bytes have been read.
 #[cfg(feature = "response-cache")]
+///
+/// A complete body is held in an allocation of its own length: a stored body weighs what it
+/// holds, and pins neither spare capacity from growing nor a connection's read buffer.
 pub(crate) async fn buffer<B>(mut body: B, limit: usize) -> Buffered<B>
 where
     B: Body + Unpin,
 {
-    let mut data = BytesMut::new();
+    let hint = body.size_hint();
+    let expected = hint.exact().unwrap_or(hint.lower());
+    let mut data = BytesMut::with_capacity(usize::try_from(expected).unwrap_or(limit).min(limit));
     loop {
         let frame = body.frame().await;
         let frame = match frame {
-            None => return Buffered::Complete(data.freeze()),
+            None => return Buffered::Complete(exact(data)),
             Some(Ok(frame)) => frame,
             Some(Err(e)) => return partial(data, Some(Err(e)), body),
         };
@@ -95,6 +100,17 @@ where
                 return partial(data, trailers.ok().map(Ok), body);
             }
         }
+    }
+}
+
+/// `data` in an allocation of its length, copied when growing it left more than an eighth
+/// spare.
+#[cfg(feature = "response-cache")]
+fn exact(data: BytesMut) -> Bytes {
+    if data.capacity() - data.len() > data.len() / 8 {
+        Bytes::copy_from_slice(&data)
+    } else {
+        data.freeze()
     }
 }
 
@@ -176,6 +192,25 @@ where
 mod tests {
     use super::*;
     use http_body_util::{Full, StreamBody};
+
+    #[tokio::test]
+    async fn a_complete_body_is_held_at_its_own_length() {
+        // 100 chunks of 1 KB without a size hint: growing doubles the buffer, the result not.
+        let chunks: Vec<Result<Frame<Bytes>, std::convert::Infallible>> = (0..100)
+            .map(|_| Ok(Frame::data(Bytes::from(vec![b'x'; 1000]))))
+            .collect();
+        let body = StreamBody::new(futures_lite_iter(chunks));
+        let Buffered::Complete(bytes) = buffer(body, 1 << 20).await else {
+            panic!("fits")
+        };
+        assert_eq!(bytes.len(), 100_000);
+        let held = BytesMut::from(bytes);
+        assert!(
+            held.capacity() <= 100_000 + 100_000 / 8,
+            "{} held",
+            held.capacity()
+        );
+    }
 
     #[tokio::test]
     async fn small_bodies_are_complete_and_large_ones_stream_whole() {

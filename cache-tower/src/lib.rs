@@ -35,6 +35,10 @@ mod macros;
 pub mod route;
 mod uri;
 
+#[cfg(all(fuzzing, feature = "response-cache"))]
+#[doc(hidden)]
+pub mod fuzzing;
+
 #[cfg(feature = "response-cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "response-cache")))]
 pub mod response_cache;

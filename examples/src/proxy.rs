@@ -101,9 +101,13 @@ pub async fn cache_for(redis: Option<&str>) -> Result<Cache, cache_core::Error> 
     builder.build()
 }
 
-/// Serves the caching proxy on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, origin: Forward, cache: Cache) {
-    let cached = ResponseCache::new(origin, cache).name("proxy");
+/// The caching proxy's service: `origin` behind a response cache named `proxy` in `cache`.
+pub fn cached(origin: Forward, cache: Cache) -> ResponseCache<Forward> {
+    ResponseCache::new(origin, cache).name("proxy")
+}
+
+/// Serves `cached` on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, cached: ResponseCache<Forward>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -134,18 +138,17 @@ pub async fn serve(listener: TcpListener, origin: Forward, cache: Cache) {
     }
 }
 
-/// Binds `listen` and serves the proxy in a background task; returns the bound address.
+/// Binds `listen` and serves `cached` in a background task; returns the bound address.
 ///
 /// # Errors
 ///
 /// The bind error.
 pub async fn spawn(
     listen: SocketAddr,
-    origin: Forward,
-    cache: Cache,
+    cached: ResponseCache<Forward>,
 ) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(serve(listener, origin, cache));
+    tokio::spawn(serve(listener, cached));
     Ok(addr)
 }

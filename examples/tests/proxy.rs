@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::extract::State;
 use bytes::Bytes;
 use cache_core::test_util::RedisServer;
-use examples::proxy::{Forward, cache_for, spawn};
+use examples::proxy::{Forward, cache_for, cached, spawn};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -172,9 +172,12 @@ async fn get(proxy: SocketAddr, path: &str) -> Got {
 
 async fn proxy_to(origin: &Origin, redis: Option<&str>) -> SocketAddr {
     let cache = cache_for(redis).await.unwrap();
-    spawn("127.0.0.1:0".parse().unwrap(), origin.forward(), cache)
-        .await
-        .unwrap()
+    spawn(
+        "127.0.0.1:0".parse().unwrap(),
+        cached(origin.forward(), cache),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]

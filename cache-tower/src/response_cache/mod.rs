@@ -96,6 +96,21 @@ pub(crate) use config::Config;
 #[cfg(any(feature = "invalidate", feature = "write-through"))]
 pub(crate) use config::Published;
 pub use future::ResponseFuture;
+
+/// The stored-entry decoder under arbitrary bytes (see [`crate::fuzzing`]).
+#[cfg(fuzzing)]
+pub(crate) fn fuzz_entry(data: &[u8]) {
+    use cache_core::codec::Codec;
+    if let Ok(variants) = entry::EntryCodec::decode(data) {
+        let bytes = entry::EntryCodec::encode(&variants).expect("a decoded entry encodes");
+        let again = entry::EntryCodec::decode(&bytes).expect("an encoded entry decodes");
+        assert_eq!(
+            entry::EntryCodec::encode(&again).expect("encodes"),
+            bytes,
+            "decoding and encoding lose nothing"
+        );
+    }
+}
 #[cfg(feature = "write-through")]
 pub(crate) use invalidation::WrittenThrough;
 #[cfg(feature = "invalidate")]

@@ -130,6 +130,10 @@ const HOP_BY_HOP: [&str; 9] = [
 /// `headers` as they are stored: without hop-by-hop fields, the fields named in `Connection`,
 /// `Age` (recomputed on every reuse), `Cache-Status` (a fresh one is written on every answer)
 /// and `Set-Cookie` (one client's cookies are never replayed to another).
+///
+/// Every name and value is copied into an allocation of its own: a server or client parses
+/// them as slices of its connection's read buffer, and a stored copy of such a slice would keep
+/// that whole buffer alive for as long as the response is stored, unweighed.
 pub(crate) fn stored_headers(headers: &HeaderMap) -> HeaderMap {
     let named: Vec<HeaderName> = headers
         .get_all(CONNECTION)
@@ -145,10 +149,23 @@ pub(crate) fn stored_headers(headers: &HeaderMap) -> HeaderMap {
             || name == SET_COOKIE
             || name.as_str() == "cache-status";
         if !drop {
-            out.append(name.clone(), value.clone());
+            out.append(owned_name(name), owned_value(value));
         }
     }
     out
+}
+
+/// `name` in an allocation of its own (a standard name is a constant, and copies nothing).
+fn owned_name(name: &HeaderName) -> HeaderName {
+    HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone())
+}
+
+/// `value` in an allocation of its own.
+fn owned_value(value: &http::HeaderValue) -> http::HeaderValue {
+    let mut owned =
+        http::HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+    owned.set_sensitive(value.is_sensitive());
+    owned
 }
 
 #[cfg(test)]
@@ -327,6 +344,25 @@ mod tests {
                 "{cc}"
             );
         }
+    }
+
+    #[test]
+    fn stored_headers_own_their_bytes() {
+        // As a server parses them: slices of one large read buffer.
+        let buffer = bytes::Bytes::from(format!("x-trace: abc{}", " ".repeat(64 * 1024)));
+        let mut parsed = HeaderMap::new();
+        parsed.insert(
+            HeaderName::from_static("x-trace"),
+            HeaderValue::from_maybe_shared(buffer.slice(9..12)).unwrap(),
+        );
+        let stored = stored_headers(&parsed);
+        drop(parsed);
+        assert_eq!(stored["x-trace"], "abc");
+        // The buffer is free again: nothing stored points into it.
+        assert!(
+            buffer.try_into_mut().is_ok(),
+            "the stored value pins the buffer"
+        );
     }
 
     #[test]
