@@ -120,7 +120,7 @@ pub(crate) fn same_origin(parts: &Parts, location: &[u8], default_scheme: &str) 
 /// equal: percent-encoded unreserved characters decoded (`%7E` is `~`), other escapes in upper
 /// case, empty segments dropped (`//`), and dot segments resolved (`/a/../b` is `/b`), never
 /// above the root.
-#[cfg(feature = "rate-limit")]
+#[cfg(any(feature = "rate-limit", feature = "response-cache"))]
 pub(crate) fn normalize_path(path: &str) -> String {
     let mut decoded = String::with_capacity(path.len());
     let bytes = path.as_bytes();
@@ -166,6 +166,17 @@ pub(crate) fn normalize_path(path: &str) -> String {
         out.push('/');
     }
     out
+}
+
+/// Whether the normalised `path` is `base` or under it (`/health` covers `/health` and
+/// `/health/live`, not `/healthz`); `base` is normalised, its trailing `/` ignored.
+#[cfg(any(feature = "rate-limit", feature = "response-cache"))]
+pub(crate) fn is_at_or_under(path: &str, base: &str) -> bool {
+    let base = base.trim_end_matches('/');
+    path == base
+        || path
+            .strip_prefix(base)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 #[cfg(feature = "response-cache")]
@@ -233,7 +244,7 @@ mod tests {
         assert!(effective_uri(&parts("http://a.example/", Some("bad host")), "http").is_none());
     }
 
-    #[cfg(feature = "rate-limit")]
+    #[cfg(any(feature = "rate-limit", feature = "response-cache"))]
     #[test]
     fn paths_normalise_as_rfc_3986_says() {
         for (raw, normal) in [

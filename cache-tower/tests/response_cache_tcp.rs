@@ -262,7 +262,7 @@ fn flaky(
 }
 
 #[tokio::test]
-async fn an_unreachable_origin_gets_stale_if_error_or_504_or_the_error() {
+async fn an_unreachable_origin_gets_the_stale_response_the_rules_allow_else_504() {
     let (clock, mock) = cache_core::Clock::mock();
     let cache = || Cache::builder().clock(clock.clone()).build().unwrap();
     let get = || {
@@ -294,10 +294,26 @@ async fn an_unreachable_origin_gets_stale_if_error_or_504_or_the_error() {
     let refused = svc.clone().oneshot(get()).await.unwrap();
     assert_eq!(refused.status(), 504);
 
+    // Past every window, but nothing forbids serving it stale: a disconnected cache may.
     let svc = ResponseCache::new(flaky("max-age=1, stale-while-revalidate=1"), cache())
         .clock(clock.clone());
     svc.clone().oneshot(get()).await.unwrap();
     mock.advance(Duration::from_secs(5));
+    let stale = svc.clone().oneshot(get()).await.unwrap();
+    assert_eq!(stale.status(), 200);
+    let cache_status = stale.headers()["cache-status"].to_str().unwrap();
+    assert!(
+        cache_status.contains("hit") && cache_status.contains("detail=origin-unreachable"),
+        "{cache_status}"
+    );
+    // Nothing stored: the origin's error is the service's.
+    let svc = ResponseCache::new(flaky("max-age=1"), cache()).clock(clock.clone());
+    let other = || {
+        Request::get("http://origin.test/never-stored")
+            .body(Empty::<Bytes>::new())
+            .unwrap()
+    };
+    svc.clone().oneshot(other()).await.unwrap();
     let err = svc.clone().oneshot(get()).await.unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
 }

@@ -39,13 +39,9 @@ impl Settings {
     /// normalised, so that `/health/../login` or `//health` spell nothing new.
     pub(crate) fn exempts(&self, path: &str) -> bool {
         let path = crate::uri::normalize_path(path);
-        self.exempt.iter().any(|e| {
-            let base = e.trim_end_matches('/');
-            path == base
-                || path
-                    .strip_prefix(base)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
+        self.exempt
+            .iter()
+            .any(|base| crate::uri::is_at_or_under(&path, base))
     }
 }
 

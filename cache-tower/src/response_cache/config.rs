@@ -11,7 +11,7 @@ use http::HeaderName;
 
 use super::rules::directives::Directives;
 use super::rules::freshness::{Heuristic, Rules};
-use super::rules::storable::StoreRules;
+use super::rules::storable::{SetCookie, StoreRules};
 
 /// A response cache's settings, put in the extensions of every request it forwards, so that
 /// the layers inside it (write-through, invalidation, purge) key and store as it does.
@@ -36,6 +36,8 @@ pub(crate) struct Config {
     pub(crate) targeted: Vec<HeaderName>,
     pub(crate) ignore_request_directives: bool,
     pub(crate) store_set_cookie: bool,
+    /// Normalised path prefixes whose responses are stored and replayed with `Set-Cookie`.
+    pub(crate) replay_set_cookie: Vec<String>,
     pub(crate) max_body: usize,
     pub(crate) max_variants: usize,
     pub(crate) keep_stale: u64,
@@ -69,6 +71,7 @@ impl Default for Config {
             targeted: vec![HeaderName::from_static("cdn-cache-control")],
             ignore_request_directives: false,
             store_set_cookie: false,
+            replay_set_cookie: Vec::new(),
             max_body: 1 << 20,
             max_variants: 16,
             keep_stale: 300,
@@ -112,12 +115,32 @@ impl Config {
         }
     }
 
-    pub(crate) fn store_rules(&self) -> StoreRules {
+    /// The storing rules for a response to a request of `path` (`None`: a representation
+    /// written through from a mutation, whose cookies are never replayed).
+    pub(crate) fn store_rules(&self, path: Option<&str>) -> StoreRules {
+        let set_cookie = if path.is_some_and(|p| self.replays_set_cookie(p)) {
+            SetCookie::Replay
+        } else if self.store_set_cookie {
+            SetCookie::Strip
+        } else {
+            SetCookie::Refuse
+        };
         StoreRules {
             shared: self.shared,
-            set_cookie: self.store_set_cookie,
+            set_cookie,
             ignore_request: self.ignore_request_directives,
         }
+    }
+
+    /// Whether responses to requests of `path` are stored and replayed with `Set-Cookie`.
+    fn replays_set_cookie(&self, path: &str) -> bool {
+        if self.replay_set_cookie.is_empty() {
+            return false;
+        }
+        let path = crate::uri::normalize_path(path);
+        self.replay_set_cookie
+            .iter()
+            .any(|base| crate::uri::is_at_or_under(&path, base))
     }
 
     pub(crate) fn with_clock(&mut self, clock: Clock) {
@@ -137,6 +160,7 @@ impl fmt::Debug for Config {
             .field("targeted", &self.targeted)
             .field("ignore_request_directives", &self.ignore_request_directives)
             .field("store_set_cookie", &self.store_set_cookie)
+            .field("replay_set_cookie", &self.replay_set_cookie)
             .field("max_body", &self.max_body)
             .field("max_variants", &self.max_variants)
             .field("keep_stale", &self.keep_stale)

@@ -96,11 +96,7 @@ impl Variants {
     pub(crate) fn keep_for(&self, now: u64, keep_stale: u64) -> u64 {
         self.0
             .iter()
-            .map(|v| {
-                v.freshness
-                    .useful_for(if v.has_validator() { keep_stale } else { 0 })
-                    .saturating_sub(v.age(now))
-            })
+            .map(|v| v.useful_for(keep_stale).saturating_sub(v.age(now)))
             .max()
             .unwrap_or(0)
     }
@@ -151,6 +147,14 @@ impl Stored {
     /// Whether the response can be validated with the origin.
     pub(crate) fn has_validator(&self) -> bool {
         self.headers.contains_key(ETAG) || self.headers.contains_key(LAST_MODIFIED)
+    }
+
+    /// Seconds from its receipt the response stays useful: fresh, then stale for its RFC 5861
+    /// windows, and for `keep_stale` when it can still be validated or served while the origin
+    /// cannot be reached.
+    pub(crate) fn useful_for(&self, keep_stale: u64) -> u64 {
+        let keep = self.has_validator() || self.freshness.may_serve_stale();
+        self.freshness.useful_for(if keep { keep_stale } else { 0 })
     }
 
     fn weight(&self) -> usize {

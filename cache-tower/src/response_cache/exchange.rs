@@ -22,6 +22,7 @@ use super::entry::{ResponseKey, Stored, Variants};
 use super::key::MakeCacheKey;
 use super::rules::directives::Directives;
 use super::rules::status::{CacheStatus, Fwd};
+use super::rules::storable::StoreRules;
 use crate::body::ResponseBody;
 
 /// The services a response cache can wrap: what they must be for a request's work to run on
@@ -74,6 +75,8 @@ pub(crate) struct Asked {
     pub(crate) headers: HeaderMap,
     pub(crate) dirs: Directives,
     pub(crate) uri: String,
+    /// The rules a response to the request is stored by (they depend on its path).
+    pub(crate) rules: StoreRules,
 }
 
 impl Asked {
@@ -194,6 +197,7 @@ impl<S, K: MakeCacheKey> Exchange<S, K> {
             headers: HeaderMap::new(),
             dirs,
             uri,
+            rules: config.store_rules(Some(req.uri().path())),
         };
         let looked = self.storage.lookup(&asked, req.headers(), near).await;
         match looked.chosen {

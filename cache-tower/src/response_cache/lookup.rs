@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use cache_core::Cache;
-use http::header::{AGE, CONTENT_LENGTH, HeaderValue};
+use http::header::{AGE, CONTENT_LENGTH, CONTENT_RANGE, HeaderValue, RANGE};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body::Body;
 
@@ -19,6 +19,7 @@ use super::exchange::{
 use super::key::MakeCacheKey;
 use super::rules::conditional;
 use super::rules::freshness::{Reuse, reuse};
+use super::rules::range::{self, Ranged};
 use super::rules::status::{CacheStatus, Fwd};
 use crate::body::ResponseBody;
 
@@ -208,8 +209,8 @@ pub(crate) fn ttl_of(stored: &Stored, now: u64) -> i64 {
 }
 
 /// The answer built from a stored response: a `304` when the client's conditionals say its copy
-/// is current, else the stored response (without a body for `HEAD`), with `Age` and
-/// `Cache-Status`.
+/// is current; for a `GET` with a `Range` of a stored `200`, a `206` with the part or a `416`;
+/// else the stored response (without a body for `HEAD`). Each with `Age` and `Cache-Status`.
 pub(crate) fn serve<B: Body>(
     config: &Config,
     stored: &Stored,
@@ -218,26 +219,62 @@ pub(crate) fn serve<B: Body>(
     request: &HeaderMap,
     status: CacheStatus,
 ) -> Response<ResponseBody<B>> {
-    let (code, mut headers, body) =
-        if stored.status.is_success() && conditional::client_has_current(request, stored) {
-            (
-                StatusCode::NOT_MODIFIED,
-                conditional::not_modified_headers(stored),
-                ResponseBody::empty(),
-            )
-        } else if head {
-            let mut headers = stored.headers.clone();
-            if !headers.contains_key(CONTENT_LENGTH) {
-                headers.insert(CONTENT_LENGTH, HeaderValue::from(stored.body.len()));
-            }
-            (stored.status, headers, ResponseBody::empty())
-        } else {
-            (
-                stored.status,
-                stored.headers.clone(),
-                ResponseBody::full(stored.body.clone()),
-            )
-        };
+    let ranged = if !head && stored.status == StatusCode::OK && request.contains_key(RANGE) {
+        range::ranged(request, &stored.headers, stored.body.len() as u64)
+    } else {
+        Ranged::Whole
+    };
+    let (code, mut headers, body) = if stored.status.is_success()
+        && conditional::client_has_current(request, stored)
+    {
+        (
+            StatusCode::NOT_MODIFIED,
+            conditional::not_modified_headers(stored),
+            ResponseBody::empty(),
+        )
+    } else if let Ranged::Part { first, last } = ranged {
+        let len = stored.body.len() as u64;
+        let mut headers = stored.headers.clone();
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(last - first + 1));
+        if let Ok(value) = HeaderValue::try_from(range::content_range(first, last, len)) {
+            headers.insert(CONTENT_RANGE, value);
+        }
+        // Both positions are inside the body, which is in memory: they fit a usize.
+        let part = stored
+            .body
+            .slice(usize::try_from(first).unwrap_or(0)..=usize::try_from(last).unwrap_or(0));
+        (
+            StatusCode::PARTIAL_CONTENT,
+            headers,
+            ResponseBody::full(part),
+        )
+    } else if ranged == Ranged::Unsatisfiable {
+        // Only what describes the failure: a 416 is one client's answer, not to be stored
+        // by a cache downstream.
+        let mut headers = HeaderMap::with_capacity(4);
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        if let Ok(value) = HeaderValue::try_from(range::unsatisfied_range(stored.body.len() as u64))
+        {
+            headers.insert(CONTENT_RANGE, value);
+        }
+        (
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            headers,
+            ResponseBody::empty(),
+        )
+    } else if head {
+        let mut headers = stored.headers.clone();
+        if !headers.contains_key(CONTENT_LENGTH) {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(stored.body.len()));
+        }
+        (stored.status, headers, ResponseBody::empty())
+    } else {
+        (
+            stored.status,
+            stored.headers.clone(),
+            ResponseBody::full(stored.body.clone()),
+        )
+    };
     headers.insert(AGE, HeaderValue::from(age));
     status.write(&config.name, &mut headers);
     let mut response = Response::new(body);

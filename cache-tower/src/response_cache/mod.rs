@@ -13,10 +13,11 @@
 //! | rule | source |
 //! |---|---|
 //! | key: method and effective request URI (or [`cache_key`](ResponseCacheLayer::cache_key)); `Vary` selects among variants, `Vary: *` never matches; `HEAD` is answered from a stored `GET`, and a `HEAD` that must validate one asks the origin with `GET` | RFC 9111 §4, §4.1 |
-//! | storing: final statuses any client would get (not `206`, `412`, `416`, nor errors other than the heuristically cacheable `404`, `405`, `410`, `414`, `501`; unknown statuses only with explicit freshness); no `no-store`; no `private` (unless [`private_cache`](ResponseCacheLayer::private_cache)); `Authorization` only with `public`, `s-maxage` or `must-revalidate`; hop-by-hop and `Connection` fields stripped; no `Set-Cookie` | RFC 9111 §3 |
-//! | freshness: `s-maxage`, `max-age`, `Expires` − `Date`, then (opt-in) heuristic; invalid or repeated values are stale; `Age` computed and sent on every stored answer | RFC 9111 §4.2 |
-//! | `no-cache`, `must-revalidate`, `proxy-revalidate`, `s-maxage`: no stale reuse without validation; `504` when the origin cannot be reached for it | RFC 9111 §4.2.4, §5.2.2 |
-//! | validation with the stored validators, `304` freshening the right stored responses; client conditionals answered with `304` from storage; a client's `If-Match` / `If-Unmodified-Since` that the stored response fails goes to the origin | RFC 9111 §4.3, RFC 9110 §13 |
+//! | storing: final statuses any client would get (not `206`, `412`, `416`, nor registered errors other than the heuristically cacheable `404`, `405`, `410`, `414`, `501`; statuses no specification defines, such as `299`, `499`, `599`, only with explicit freshness); no `no-store`; no `private` (unless [`private_cache`](ResponseCacheLayer::private_cache)); `Authorization` only with `public`, `s-maxage` or `must-revalidate`; hop-by-hop and `Connection` fields stripped; no `Set-Cookie` (unless [stripped](ResponseCacheLayer::store_set_cookie) or [replayed](ResponseCacheLayer::replay_set_cookie) on chosen paths) | RFC 9111 §3 |
+//! | freshness: `s-maxage`, `max-age`, `Expires` − `Date`, then (opt-in) heuristic; invalid or repeated values are stale; `Age` computed and sent on every stored answer, a received list-valued `Age` read by its first member and an invalid one (not digits, or lines that disagree) ignored | RFC 9111 §4.2, §5.1 |
+//! | an origin that cannot be reached (refused, reset, closed before answering): a stale response is served (`Cache-Status: ...; hit; detail=origin-unreachable`) unless `no-cache`, `must-revalidate`, `proxy-revalidate` or `s-maxage` forbid it, and then the cache answers `504`; stale responses are kept [`keep_stale`](ResponseCacheLayer::keep_stale) for that | RFC 9111 §4.2.4, §5.2.2 |
+//! | validation with the stored validators, `304` freshening the right stored responses (every field of the `304` replaces the stored one, except `Content-Length`); client conditionals answered with `304` from storage; a client's `If-Match` / `If-Unmodified-Since` that the stored response fails goes to the origin | RFC 9111 §3.2, §4.3, RFC 9110 §13 |
+//! | a `GET` with one byte range of a stored `200` gets a `206` with `Content-Range` from storage, or a `416` (`Content-Range: bytes */length`) when the range starts past the end; `If-Range` needs a strong `ETag` match or the exact strong `Last-Modified`; several ranges get the whole `200`; an origin's `206` passes through unstored | RFC 9110 §14, §13.1.5 |
 //! | `stale-while-revalidate` (one background revalidation), `stale-if-error` | RFC 5861 |
 //! | request `no-cache`, `no-store`, `max-age`, `max-stale`, `min-fresh`, `only-if-cached` (can be [ignored](ResponseCacheLayer::ignore_request_directives)) | RFC 9111 §5.2.1 |
 //! | `CDN-Cache-Control` and other [targeted fields](ResponseCacheLayer::targeted_fields) before `Cache-Control` | RFC 9213 |
@@ -35,7 +36,8 @@
 //!   with several `Host` lines, goes to the origin uncached (`Cache-Status: ...; fwd=bypass`),
 //!   and write-through and purges take no key from it;
 //! - store a `HEAD` answer as a `GET`'s, or an answer to one client's range or precondition;
-//! - replay `Set-Cookie`;
+//! - replay `Set-Cookie`, except on the paths given to
+//!   [`replay_set_cookie`](ResponseCacheLayer::replay_set_cookie);
 //! - grow without bound: stored responses take at most
 //!   [`max_memory`](ResponseCacheLayer::max_memory) of process memory (64 MiB by default),
 //!   and URLs longer than [`max_key_size`](ResponseCacheLayer::max_key_size) (8 KiB) are not

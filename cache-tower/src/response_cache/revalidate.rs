@@ -1,11 +1,12 @@
 //! Revalidation: asking the origin whether a stored response is still current, with the stored
 //! validators, and answering from what it says (RFC 9111 section 4.3): a `304` freshens the
-//! stored responses it matches, another answer replaces them, and an unreachable origin or a
-//! `5xx` inside `stale-if-error` serves the stored one.
+//! stored responses it matches, another answer replaces them; an origin that cannot be reached
+//! serves the stored one when its directives allow serving it stale (else the cache answers
+//! `504`), and so does a `5xx` inside `stale-if-error`.
 
 use std::sync::Arc;
 
-use http::header::{IF_MODIFIED_SINCE, IF_NONE_MATCH};
+use http::header::{IF_MODIFIED_SINCE, IF_NONE_MATCH, SET_COOKIE};
 use http::{HeaderMap, Method, Request, StatusCode};
 
 use super::config::Config;
@@ -16,7 +17,7 @@ use super::lookup::{gateway_timeout, pass, serve, ttl_of};
 use super::rules::conditional;
 use super::rules::freshness::{Freshness, initial_age};
 use super::rules::status::{CacheStatus, Fwd};
-use super::rules::storable::stored_headers;
+use super::rules::storable::{SetCookie, stored_headers};
 use crate::body::ResponseBody;
 
 impl<S, K: MakeCacheKey> Exchange<S, K> {
@@ -85,7 +86,7 @@ impl<S, K: MakeCacheKey> Exchange<S, K> {
         let result = self.inner.call(req).await;
         let now = config.now();
         let age = stored.age(now);
-        let origin_error = match result {
+        let detail = match result {
             Ok(response) if response.status() == StatusCode::NOT_MODIFIED && conditional => {
                 status.fwd_status = Some(304);
                 let validated = variants
@@ -105,6 +106,7 @@ impl<S, K: MakeCacheKey> Exchange<S, K> {
                     &variants,
                     &updated,
                     response.headers(),
+                    asked.rules.set_cookie,
                     request_time,
                     now,
                 );
@@ -115,14 +117,21 @@ impl<S, K: MakeCacheKey> Exchange<S, K> {
                 self.storage.save(key, fresh).await;
                 status.stored = true;
                 status.ttl = Some(ttl_of(&chosen, now));
-                return Ok(serve(
+                let mut answer = serve(
                     &config,
                     &chosen,
                     chosen.age(now),
                     client_head,
                     &asked.headers,
                     status,
-                ));
+                );
+                if asked.rules.set_cookie != SetCookie::Replay {
+                    // Cookies the origin set with its 304 are this client's, and only its.
+                    for cookie in response.headers().get_all(SET_COOKIE) {
+                        answer.headers_mut().append(SET_COOKIE, cookie.clone());
+                    }
+                }
+                return Ok(answer);
             }
             Ok(response) => {
                 if !matches!(response.status().as_u16(), 500 | 502 | 503 | 504)
@@ -142,26 +151,26 @@ impl<S, K: MakeCacheKey> Exchange<S, K> {
                     return Ok(response);
                 }
                 status.fwd_status = Some(response.status().as_u16());
-                None
+                "stale-if-error"
             }
-            Err(e) => {
+            Err(_) => {
+                // The origin could not be reached (refused, reset, closed before answering):
+                // a disconnected cache may serve a stale response unless its directives forbid
+                // that (RFC 9111 section 4.2.4), and then answers 504 itself.
+                tracing::debug!(uri = %asked.uri, "the origin failed to answer a validation");
                 if stored.freshness.stale_on_error(age) {
-                    None
-                } else if stored.freshness.no_stale || stored.freshness.no_cache {
-                    // Validation was required and the origin cannot be reached: no stale answer.
+                    "stale-if-error"
+                } else if stored.freshness.may_serve_stale() {
+                    "origin-unreachable"
+                } else {
                     status.detail = Some("origin-unreachable");
                     return Ok(gateway_timeout(&config, &status));
-                } else {
-                    Some(e)
                 }
             }
         };
-        if let Some(e) = origin_error {
-            return Err(e);
-        }
         status.hit = true;
         status.ttl = Some(ttl_of(&stored, now));
-        status.detail = Some("stale-if-error");
+        status.detail = Some(detail);
         Ok(serve(
             &config,
             &stored,
@@ -174,16 +183,18 @@ impl<S, K: MakeCacheKey> Exchange<S, K> {
 }
 
 /// The variants with those at `updated` freshened by a `304` carrying `headers` (RFC 9111
-/// section 4.3.4): their header fields merged, their age and freshness worked out anew.
+/// section 4.3.4): their header fields merged (`Set-Cookie` only when `set_cookie` replays
+/// cookies), their age and freshness worked out anew.
 fn freshen(
     config: &Config,
     variants: &Variants,
     updated: &[usize],
     headers: &HeaderMap,
+    set_cookie: SetCookie,
     request_time: u64,
     now: u64,
 ) -> Variants {
-    let update = stored_headers(headers);
+    let update = stored_headers(headers, set_cookie);
     let mut out = variants.clone();
     for &i in updated {
         let old = &variants.0[i];

@@ -56,6 +56,27 @@ macro_rules! config_setters {
             self
         }
 
+        /// Stores responses to `GET`s of `path` or under it (`/welcome` covers
+        /// `/welcome/fr`, not `/welcomes`) *with* their `Set-Cookie` fields, and replays those
+        /// cookies to every client a stored response answers. Both paths are normalised as
+        /// RFC 3986 section 6.2.2 says, so `/welcome/../account` is not covered. Call it once
+        /// per path.
+        ///
+        /// Only for cookies that are the same for everyone (a default locale, a consent
+        /// banner's state): a session or user cookie replayed this way logs every client in
+        /// as one user. Everything else about storing still holds: `private`, `no-store` and
+        /// requests with `Authorization` are not shared. Representations written through from
+        /// `PUT`/`PATCH` never keep cookies. Off by default: responses with `Set-Cookie` are
+        /// not stored (or stored without them, with
+        /// [`store_set_cookie`](Self::store_set_cookie)).
+        #[must_use]
+        pub fn replay_set_cookie(mut self, path: &str) -> Self {
+            std::sync::Arc::make_mut(&mut self.config)
+                .replay_set_cookie
+                .push(crate::uri::normalize_path(path));
+            self
+        }
+
         /// The largest body that is buffered and stored (1 MiB by default); a larger one
         /// streams through untouched and is not stored.
         #[must_use]
@@ -95,8 +116,10 @@ macro_rules! config_setters {
             self
         }
 
-        /// How long a stale response with a validator (`ETag`, `Last-Modified`) is kept for
-        /// revalidation with a conditional request (5 minutes by default).
+        /// How long a response is kept once stale (5 minutes by default): to be revalidated
+        /// with a conditional request when it has a validator (`ETag`, `Last-Modified`), and
+        /// to be served stale while the origin cannot be reached when its directives allow
+        /// that (no `no-cache`, `must-revalidate`, `proxy-revalidate`, or shared `s-maxage`).
         #[must_use]
         pub fn keep_stale(mut self, keep: std::time::Duration) -> Self {
             std::sync::Arc::make_mut(&mut self.config).keep_stale = super::config::secs(keep);

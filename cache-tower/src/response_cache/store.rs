@@ -51,12 +51,7 @@ impl<K> Storage<K> {
                 Buffered::Complete(bytes) => {
                     let stored = Stored {
                         status: parts.status,
-                        headers: headers_to_store(
-                            &parts.headers,
-                            &bytes,
-                            asked.head,
-                            response_time,
-                        ),
+                        headers: headers_to_store(&parts.headers, &bytes, asked, response_time),
                         body: bytes.clone(),
                         response_time,
                         initial_age: initial_age(&parts.headers, request_time, response_time),
@@ -107,10 +102,11 @@ async fn save(cache: &Cache, config: &Config, key: ResponseKey, variants: Varian
 fn headers_to_store(
     response: &HeaderMap,
     body: &[u8],
-    head: bool,
+    asked: &Asked,
     response_time: u64,
 ) -> HeaderMap {
-    let mut headers = stored_headers(response);
+    let head = asked.head;
+    let mut headers = stored_headers(response, asked.rules.set_cookie);
     if !headers.contains_key(DATE) {
         headers.insert(DATE, http_date(response_time));
     }
@@ -167,7 +163,7 @@ fn storable(
             has_validator: parts.headers.contains_key(ETAG)
                 || parts.headers.contains_key(LAST_MODIFIED),
         },
-        config.store_rules(),
+        asked.rules,
     );
     if let Err(reason) = verdict {
         tracing::trace!(uri = %asked.uri, reason, "response not stored");
@@ -192,14 +188,7 @@ fn live(variants: &Variants, config: &Config, now: u64) -> Variants {
         variants
             .0
             .iter()
-            .filter(|v| {
-                let keep = if v.has_validator() {
-                    config.keep_stale
-                } else {
-                    0
-                };
-                v.freshness.useful_for(keep) > v.age(now)
-            })
+            .filter(|v| v.useful_for(config.keep_stale) > v.age(now))
             .cloned()
             .collect(),
     )
@@ -237,13 +226,14 @@ pub(crate) async fn write_representation(
         headers: request.headers.clone(),
         dirs: super::exchange::request_directives(config, &request.headers),
         uri,
+        rules: config.store_rules(None),
     };
     let (mut parts, ()) = Response::new(()).into_parts();
     parts.headers = response.clone();
     let Some((freshness, secondary)) = storable(config, &asked, &parts, now, Some(fallback)) else {
         return false;
     };
-    let mut headers = headers_to_store(&parts.headers, &body, false, now);
+    let mut headers = headers_to_store(&parts.headers, &body, &asked, now);
     let tags = tags::take(&mut headers, false);
     headers.remove(http::header::CONTENT_LOCATION);
     headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));

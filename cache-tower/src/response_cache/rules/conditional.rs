@@ -41,7 +41,7 @@ fn none_match_hits(headers: &HeaderMap, etag: Option<&HeaderValue>) -> bool {
 }
 
 /// Strong comparison: the opaque tags are equal and neither is weak.
-fn strong_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn strong_eq(a: &[u8], b: &[u8]) -> bool {
     matches!((parse_tag(a), parse_tag(b)), (Some((false, x)), Some((false, y))) if x == y)
 }
 

@@ -63,13 +63,20 @@ impl Freshness {
         }
     }
 
-    /// Whether the response may serve a `stale-if-error` answer at `age`.
-    pub(crate) fn stale_on_error(&self, age: u64) -> bool {
-        !self.no_stale && !self.no_cache && age.saturating_sub(self.lifetime) < self.stale_if_error
+    /// Whether the response may ever be served without validation once stale (RFC 9111
+    /// section 4.2.4): not with `no-cache`, `must-revalidate`, `proxy-revalidate` or (shared)
+    /// `s-maxage`.
+    pub(crate) fn may_serve_stale(&self) -> bool {
+        !self.no_stale && !self.no_cache
     }
 
-    /// How long past freshness the response stays useful: for the RFC 5861 windows, and to be
-    /// validated when it has validators (`keep`).
+    /// Whether the response may serve a `stale-if-error` answer at `age`.
+    pub(crate) fn stale_on_error(&self, age: u64) -> bool {
+        self.may_serve_stale() && age.saturating_sub(self.lifetime) < self.stale_if_error
+    }
+
+    /// How long past freshness the response stays useful: for the RFC 5861 windows, and
+    /// `keep` (to be validated, or served while the origin cannot be reached).
     pub(crate) fn useful_for(&self, keep: u64) -> u64 {
         self.lifetime.saturating_add(
             self.stale_while_revalidate
@@ -149,14 +156,27 @@ pub(crate) fn heuristically_cacheable(status: StatusCode) -> bool {
     )
 }
 
+/// The `Age` of a response (RFC 9111 section 5.1), or `None` when it has none or an invalid
+/// one, which is then ignored: the response is stored and reused as if `Age` were absent.
+///
+/// A list-valued `Age` (`7200, 0`, one line) takes its first member. Invalid: a member that is
+/// not `1*DIGIT` (non-numeric, negative, a float, a suffix or parameter), and several `Age`
+/// lines that disagree.
+pub(crate) fn age_value(headers: &HeaderMap) -> Option<u64> {
+    let mut first_of_each_line = headers.get_all(AGE).iter().map(|line| {
+        let text = line.to_str().ok()?;
+        parse_delta(text.split(',').next()?.trim_matches([' ', '\t']))
+    });
+    let age = first_of_each_line.next()??;
+    first_of_each_line
+        .all(|other| other == Some(age))
+        .then_some(age)
+}
+
 /// `corrected_initial_age` of section 4.2.3, for a response requested at `request_time` and
 /// received at `response_time`.
 pub(crate) fn initial_age(headers: &HeaderMap, request_time: u64, response_time: u64) -> u64 {
-    let age_value = headers
-        .get(AGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_delta(v.trim()))
-        .unwrap_or(0);
+    let age_value = age_value(headers).unwrap_or(0);
     let date_value = single_date(headers, DATE)
         .flatten()
         .unwrap_or(response_time);
@@ -313,6 +333,36 @@ mod tests {
     }
 
     #[test]
+    fn age_takes_a_lists_first_member_and_ignores_what_is_invalid() {
+        let age = |lines: &[&'static str]| {
+            let mut h = HeaderMap::new();
+            for line in lines {
+                h.append(AGE, HeaderValue::from_static(line));
+            }
+            age_value(&h)
+        };
+        assert_eq!(age(&[]), None);
+        assert_eq!(age(&["7200"]), Some(7200));
+        assert_eq!(age(&[" 30 "]), Some(30));
+        assert_eq!(age(&["7200,0"]), Some(7200), "a list: its first member");
+        assert_eq!(age(&["0, 7200"]), Some(0));
+        assert_eq!(age(&["7200, 7200"]), Some(7200));
+        assert_eq!(age(&["7200", "7200"]), Some(7200), "lines that agree");
+        assert_eq!(age(&["7200", "0"]), None, "lines that disagree");
+        assert_eq!(age(&["0", "7200"]), None);
+        for invalid in ["abc", "-7200", "7200.0", "7200s", "7200;x=1", "", "1 2"] {
+            assert_eq!(age(&[invalid]), None, "{invalid:?}");
+        }
+        assert_eq!(
+            age(&["99999999999999999999"]),
+            Some(DELTA_MAX_AGE),
+            "saturates"
+        );
+    }
+
+    const DELTA_MAX_AGE: u64 = super::super::directives::DELTA_MAX;
+
+    #[test]
     fn stale_windows_yield_to_revalidation_directives() {
         let f = fresh(
             "max-age=10, stale-while-revalidate=5, stale-if-error=20",
@@ -358,6 +408,23 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn an_invalid_age_is_as_if_absent(text in "\\PC{0,12}", date_offset in 0u64..100) {
+            let mut h = HeaderMap::new();
+            h.insert(DATE, date(T0 - date_offset));
+            let without = initial_age(&h, T0, T0);
+            if let Ok(value) = HeaderValue::from_str(&text) {
+                h.insert(AGE, value);
+                let numeric = text.trim().split(',').next().is_some_and(|m| {
+                    let m = m.trim();
+                    !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit())
+                });
+                if !numeric {
+                    prop_assert_eq!(initial_age(&h, T0, T0), without);
+                }
+            }
+        }
+
         #[test]
         fn nothing_stale_outside_its_windows(
             lifetime in 0u64..1000, swr in 0u64..100, sie in 0u64..100, age in 0u64..2000,

@@ -9,12 +9,14 @@
 //! | `storable` | whether a response may be stored, and with which fields (RFC 9111 §3) |
 //! | `vary` | secondary keys (RFC 9111 §4.1) |
 //! | `conditional` | validators, preconditions, `304`s both ways (RFC 9110 §13, RFC 9111 §4.3) |
+//! | `range` | `Range` and `If-Range` answered from a stored `200` (RFC 9110 §14, §13.1.5) |
 //! | `status` | the `Cache-Status` field (RFC 9211) |
 //! | `tags` | `Surrogate-Key` and `Cache-Tag` groups |
 
 pub(crate) mod conditional;
 pub(crate) mod directives;
 pub(crate) mod freshness;
+pub(crate) mod range;
 pub(crate) mod status;
 pub(crate) mod storable;
 pub(crate) mod tags;

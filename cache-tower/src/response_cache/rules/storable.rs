@@ -12,10 +12,21 @@ use super::freshness::{Freshness, heuristically_cacheable};
 pub(crate) struct StoreRules {
     /// A shared cache (the default) never stores `private` responses.
     pub(crate) shared: bool,
-    /// Store responses that set cookies (without their `Set-Cookie` fields).
-    pub(crate) set_cookie: bool,
+    /// What becomes of a response that sets cookies.
+    pub(crate) set_cookie: SetCookie,
     /// Request directives are ignored.
     pub(crate) ignore_request: bool,
+}
+
+/// What becomes of a response with `Set-Cookie`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SetCookie {
+    /// Not stored (the default).
+    Refuse,
+    /// Stored without its `Set-Cookie` fields: only the client that asked gets the cookies.
+    Strip,
+    /// Stored with them, and replayed to every client the stored response answers.
+    Replay,
 }
 
 /// What the storing rules look at.
@@ -61,7 +72,7 @@ pub(crate) fn check(x: &Exchange<'_>, rules: StoreRules) -> Result<(), &'static 
     {
         return Err("authorization");
     }
-    if x.response.contains_key(SET_COOKIE) && !rules.set_cookie {
+    if x.response.contains_key(SET_COOKIE) && rules.set_cookie == SetCookie::Refuse {
         return Err("set-cookie");
     }
     if x.response.contains_key(CONTENT_RANGE) {
@@ -91,18 +102,28 @@ pub(crate) fn check(x: &Exchange<'_>, rules: StoreRules) -> Result<(), &'static 
 }
 
 /// Final statuses whose responses may be shared: any `2xx` or `3xx` but `206` (a part, for one
-/// client's `Range`) and `304` (never stored as such), and of the error statuses only those
-/// defined as heuristically cacheable (`404`, `405`, `410`, `414`, `501`). Other errors (`400`,
+/// client's `Range`) and `304` (never stored as such); of the registered error statuses only
+/// those defined as heuristically cacheable (`404`, `405`, `410`, `414`, `501`); and statuses
+/// no specification defines (`299`, `499`, `599`), which the freshness rules then decide:
+/// stored only with explicit freshness, like any status. The other registered errors (`400`,
 /// `401`, `403`, `412` and `416` answering one client's precondition or range, `429`, `500`,
 /// `503`...) describe one client's request or a passing state of the server, and are not
-/// stored even when the origin sends a blanket `max-age`. Statuses the cache does not know
-/// (`299`) are stored only with explicit freshness, as the rules below require.
+/// stored even when the origin sends a blanket `max-age`.
 fn shareable(status: StatusCode) -> bool {
     match status.as_u16() {
         206 | 304 => false,
         200..=399 => true,
-        _ => heuristically_cacheable(status),
+        code if registered_error(code) => heuristically_cacheable(status),
+        _ => true,
     }
+}
+
+/// The `4xx` and `5xx` statuses of the IANA HTTP status code registry.
+fn registered_error(code: u16) -> bool {
+    matches!(
+        code,
+        400..=418 | 421..=426 | 428 | 429 | 431 | 451 | 500..=508 | 510 | 511
+    )
 }
 
 /// Final statuses whose semantics the cache knows (RFC 9110 section 15), except `206` and `304`,
@@ -129,12 +150,14 @@ const HOP_BY_HOP: [&str; 9] = [
 
 /// `headers` as they are stored: without hop-by-hop fields, the fields named in `Connection`,
 /// `Age` (recomputed on every reuse), `Cache-Status` (a fresh one is written on every answer)
-/// and `Set-Cookie` (one client's cookies are never replayed to another).
+/// and, unless `set_cookie` is [`SetCookie::Replay`], `Set-Cookie` (one client's cookies are
+/// never replayed to another).
 ///
 /// Every name and value is copied into an allocation of its own: a server or client parses
 /// them as slices of its connection's read buffer, and a stored copy of such a slice would keep
 /// that whole buffer alive for as long as the response is stored, unweighed.
-pub(crate) fn stored_headers(headers: &HeaderMap) -> HeaderMap {
+pub(crate) fn stored_headers(headers: &HeaderMap, set_cookie: SetCookie) -> HeaderMap {
+    let keep_cookies = set_cookie == SetCookie::Replay;
     let named: Vec<HeaderName> = headers
         .get_all(CONNECTION)
         .iter()
@@ -146,7 +169,7 @@ pub(crate) fn stored_headers(headers: &HeaderMap) -> HeaderMap {
         let drop = HOP_BY_HOP.contains(&name.as_str())
             || named.contains(name)
             || name == http::header::AGE
-            || name == SET_COOKIE
+            || name == SET_COOKIE && !keep_cookies
             || name.as_str() == "cache-status";
         if !drop {
             out.append(owned_name(name), owned_value(value));
@@ -176,7 +199,7 @@ mod tests {
 
     const SHARED: StoreRules = StoreRules {
         shared: true,
-        set_cookie: false,
+        set_cookie: SetCookie::Refuse,
         ignore_request: false,
     };
 
@@ -275,14 +298,16 @@ mod tests {
             verdict(Method::GET, &none, 200, &cookie, SHARED),
             Err("set-cookie")
         );
-        let cookies_ok = StoreRules {
-            set_cookie: true,
-            ..SHARED
-        };
-        assert_eq!(
-            verdict(Method::GET, &none, 200, &cookie, cookies_ok),
-            Ok(())
-        );
+        for set_cookie in [SetCookie::Strip, SetCookie::Replay] {
+            let cookies_ok = StoreRules {
+                set_cookie,
+                ..SHARED
+            };
+            assert_eq!(
+                verdict(Method::GET, &none, 200, &cookie, cookies_ok),
+                Ok(())
+            );
+        }
         let star = h(&[("cache-control", "max-age=60"), ("vary", "*")]);
         assert_eq!(verdict(Method::GET, &none, 200, &star, SHARED), Err("vary"));
         // 302 has no heuristic freshness and no explicit one.
@@ -302,9 +327,7 @@ mod tests {
     fn only_errors_any_client_would_get_are_stored() {
         let none = HeaderMap::new();
         let blanket = h(&[("cache-control", "max-age=3600")]);
-        for status in [
-            400, 401, 403, 409, 412, 416, 429, 500, 502, 503, 504, 599, 499,
-        ] {
+        for status in [400, 401, 403, 409, 412, 416, 429, 451, 500, 502, 503, 504] {
             assert_eq!(
                 verdict(Method::GET, &none, status, &blanket, SHARED),
                 Err("status"),
@@ -315,6 +338,23 @@ mod tests {
             assert_eq!(
                 verdict(Method::GET, &none, status, &blanket, SHARED),
                 Ok(()),
+                "{status}"
+            );
+        }
+        // Statuses no specification defines: stored with explicit freshness, never without.
+        for status in [299, 499, 599] {
+            assert_eq!(
+                verdict(Method::GET, &none, status, &blanket, SHARED),
+                Ok(()),
+                "{status}"
+            );
+            let validated = h(&[
+                ("etag", "\"x\""),
+                ("last-modified", "Tue, 01 Dec 2026 00:00:00 GMT"),
+            ]);
+            assert_eq!(
+                verdict(Method::GET, &none, status, &validated, SHARED),
+                Err("no freshness"),
                 "{status}"
             );
         }
@@ -355,7 +395,7 @@ mod tests {
             HeaderName::from_static("x-trace"),
             HeaderValue::from_maybe_shared(buffer.slice(9..12)).unwrap(),
         );
-        let stored = stored_headers(&parsed);
+        let stored = stored_headers(&parsed, SetCookie::Refuse);
         drop(parsed);
         assert_eq!(stored["x-trace"], "abc");
         // The buffer is free again: nothing stored points into it.
@@ -377,9 +417,14 @@ mod tests {
             ("cache-status", "upstream; hit"),
             ("content-type", "text/plain"),
         ]);
-        let kept = stored_headers(&resp);
-        assert_eq!(kept.len(), 1);
-        assert_eq!(kept["content-type"], "text/plain");
+        for set_cookie in [SetCookie::Refuse, SetCookie::Strip] {
+            let kept = stored_headers(&resp, set_cookie);
+            assert_eq!(kept.len(), 1);
+            assert_eq!(kept["content-type"], "text/plain");
+        }
+        let replayed = stored_headers(&resp, SetCookie::Replay);
+        assert_eq!(replayed.len(), 2);
+        assert_eq!(replayed["set-cookie"], "a=b");
     }
 
     proptest! {
