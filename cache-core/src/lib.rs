@@ -67,7 +67,10 @@ pub mod store;
 pub mod test_util;
 mod throttle;
 
-pub use cache::{Cache, CacheBuilder, Lease, Strict};
+pub use cache::{
+    Answers, Attempts, Cache, CacheBuilder, FleetNamespace, FleetStats, Lease, Pipeline, Queue,
+    SetOf, Slot, SortedSet, Strict, Worked,
+};
 pub use clock::{Clock, MockClock};
 pub use codec::Codec;
 pub use error::{Error, ErrorKind};

@@ -50,11 +50,6 @@ pub(crate) fn parse(template: &str) -> Result<Vec<Piece>, String> {
     if !literal.is_empty() {
         pieces.push(Piece::Literal(literal));
     }
-    if !pieces.iter().any(|p| matches!(p, Piece::Field(_))) {
-        return Err(format!(
-            "key template `{template}` names no field: every key would be the same"
-        ));
-    }
     Ok(pieces)
 }
 
@@ -123,7 +118,12 @@ mod tests {
         assert!(parse("{a").unwrap_err().contains("unclosed"));
         assert!(parse("a}").unwrap_err().contains("unmatched"));
         assert!(parse("{}").unwrap_err().contains("empty"));
-        assert!(parse("fixed").unwrap_err().contains("no field"));
+        // A template of no field is the one key of a unit struct (a leaderboard, a queue);
+        // a struct with fields must name each of them, which the derive checks.
+        assert_eq!(
+            parse("leaderboard:referrals").unwrap(),
+            [Piece::Literal("leaderboard:referrals".into())]
+        );
         assert!(parse("x*{a}").unwrap_err().contains("glob"));
     }
 }

@@ -221,6 +221,7 @@ impl CacheBuilder {
                 clock: self.clock,
                 load_lock: self.load_lock,
                 retries: Default::default(),
+                published: Default::default(),
             }),
         }
     }

@@ -1,7 +1,7 @@
 //! Counters and rate limits, shared by every instance through the far tier's
 //! [`Coordination`](crate::store::Coordination), or kept in process without a far tier.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::Cache;
 use crate::error::Error;
@@ -51,6 +51,43 @@ impl Cache {
         let rendered = key.render();
         let call = self.coordination()?.increment(&rendered, by, ttl);
         self.far_call(ns, "INCRBY", call).await
+    }
+
+    /// Adds `by` to the counter under `key` that starts again at `reset_at`: a counter this
+    /// call creates expires then (a "today" counter reset at midnight in the caller's time
+    /// zone). Later increments keep that expiry, so every instance counts into the same day.
+    ///
+    /// # Errors
+    ///
+    /// As [`increment`](Self::increment).
+    pub async fn increment_until<K>(
+        &self,
+        key: &K,
+        by: i64,
+        reset_at: SystemTime,
+    ) -> Result<i64, Error>
+    where
+        K: CacheKey<Value = i64>,
+    {
+        let left = reset_at
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
+            .max(Duration::from_millis(1));
+        self.increment_within(key, by, Some(left)).await
+    }
+
+    /// [`increment_until`](Self::increment_until) the next midnight UTC: a daily counter
+    /// (clicks today, orders today) that every instance shares and that starts again each day.
+    ///
+    /// # Errors
+    ///
+    /// As [`increment`](Self::increment).
+    pub async fn increment_daily<K>(&self, key: &K, by: i64) -> Result<i64, Error>
+    where
+        K: CacheKey<Value = i64>,
+    {
+        self.increment_until(key, by, next_midnight_utc(SystemTime::now()))
+            .await
     }
 
     /// Adds `by` to the count of the current fixed window of length `window` under `key` and
@@ -131,5 +168,36 @@ impl Cache {
         let call = self.coordination()?.ttl(&rendered);
         let ttl = self.far_call(ns, "PTTL", call).await?;
         Ok(ttl.map(|t| t.unwrap_or(Duration::MAX)))
+    }
+}
+
+/// The first midnight UTC after `now`.
+fn next_midnight_utc(now: SystemTime) -> SystemTime {
+    const DAY: u64 = 24 * 3600;
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    UNIX_EPOCH + Duration::from_secs((secs / DAY + 1) * DAY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_ends_at_the_next_midnight_utc() {
+        // 2026-12-04T13:05:00Z and 2026-12-04T00:00:00Z.
+        let afternoon = UNIX_EPOCH + Duration::from_secs(1_796_389_500);
+        let midnight = UNIX_EPOCH + Duration::from_secs(1_796_342_400);
+        let next = UNIX_EPOCH + Duration::from_secs(1_796_428_800);
+        assert_eq!(next_midnight_utc(afternoon), next);
+        assert_eq!(
+            next_midnight_utc(midnight),
+            next,
+            "midnight itself starts a day"
+        );
+        assert_eq!(
+            next_midnight_utc(next - Duration::from_millis(1)),
+            next,
+            "the last millisecond of a day"
+        );
     }
 }

@@ -8,7 +8,11 @@
 //! | [`get_with`](Cache::get_with), [`try_get_with`](Cache::try_get_with), [`optionally_get_with`](Cache::optionally_get_with), [`get_with_arc`](Cache::get_with_arc) | cache-aside with single-flight |
 //! | [`get_with_refresh`](Cache::get_with_refresh), [`try_get_with_refresh`](Cache::try_get_with_refresh) | the same, reloading ahead of expiry in the background |
 //! | [`increment`](Cache::increment), [`count_in_window`](Cache::count_in_window), [`throttle`](Cache::throttle), [`try_lock`](Cache::try_lock) | counters, rate limits and leases shared by every instance |
+//! | [`set_of`](Cache::set_of), [`sorted_set`](Cache::sorted_set), [`queue`](Cache::queue), [`hash_field`](Cache::hash_field), [`set_hash_fields`](Cache::set_hash_fields) | typed sets, sorted sets, job queues and single hash fields |
+//! | [`exists`](Cache::exists), [`expire`](Cache::expire) | whether a key holds anything; a new expiry for it |
+//! | [`pipeline`](Cache::pipeline) | several different operations in one round trip |
 //! | [`keys`](Cache::keys), [`stats`](Cache::stats) | list keys by prefix; hit, miss, load and eviction counts per namespace |
+//! | [`publish_stats`](Cache::publish_stats), [`fleet_stats`](Cache::fleet_stats) | hits and misses of every instance, counted in the far tier |
 //!
 //! Values are handed out as `Arc<V>`: a hit on the in-process tier copies nothing and decodes
 //! nothing.
@@ -47,21 +51,27 @@
 
 mod builder;
 mod counter;
+mod fleet;
 mod invalidate;
 mod lease;
 mod load;
 mod local;
+mod pipeline;
 mod read;
 mod retry;
 mod strict;
+mod structures;
 mod write;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use builder::CacheBuilder;
+pub use fleet::{FleetNamespace, FleetStats};
 pub use lease::Lease;
+pub use pipeline::{Answers, Pipeline, Slot};
 pub use strict::Strict;
+pub use structures::{Attempts, Queue, SetOf, SortedSet, Worked};
 
 use crate::clock::Clock;
 use crate::error::Error;
@@ -92,6 +102,8 @@ struct Inner {
     load_lock: Option<LoadLock>,
     /// Far-tier invalidations that failed, to be retried.
     retries: retry::Retries,
+    /// The hits and misses of each namespace already added to the fleet-wide counts.
+    published: std::sync::Mutex<std::collections::HashMap<&'static str, (u64, u64)>>,
 }
 
 /// How `get_with` coordinates loads across processes.

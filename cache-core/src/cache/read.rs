@@ -195,13 +195,18 @@ impl Cache {
         if self.inner.clock.now_nanos() < entry.expires_at() {
             return Near::Hit(entry, namespace);
         }
-        self.expire(key, &entry, namespace);
+        self.drop_expired(key, &entry, namespace);
         Near::Miss
     }
 
     /// Removes the expired entry `entry` under `key`, unless it was replaced meanwhile.
     #[cold]
-    fn expire<K: CacheKey>(&self, key: &K, entry: &TypedValue<K::Value>, namespace: NamespaceId) {
+    fn drop_expired<K: CacheKey>(
+        &self,
+        key: &K,
+        entry: &TypedValue<K::Value>,
+        namespace: NamespaceId,
+    ) {
         if self
             .inner
             .near

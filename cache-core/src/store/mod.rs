@@ -86,12 +86,14 @@ pub(crate) mod policy;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
+mod structures;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
 pub use coordination::{Coordination, WindowCount};
+pub use structures::{Op, Reply, Structures};
 
 use crate::error::Error;
 use crate::key::KeyPrefix;
@@ -230,6 +232,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Counters, throttles and leases, when the store offers them atomically across instances;
     /// `None` by default.
     fn coordination(&self) -> Option<&dyn Coordination> {
+        None
+    }
+
+    /// Sets, sorted sets, lists, single hash fields and batches of different operations, when
+    /// the store offers them; `None` by default.
+    fn structures(&self) -> Option<&dyn Structures> {
         None
     }
 

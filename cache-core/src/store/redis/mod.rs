@@ -29,6 +29,7 @@ mod coordination;
 mod options;
 mod scripts;
 mod store;
+mod structures;
 
 use std::future::Future;
 use std::sync::Arc;

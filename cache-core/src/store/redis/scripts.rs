@@ -12,6 +12,28 @@ end
 return value
 ";
 
+/// Any write command on KEYS[1] that may create it, then its TTL when it has none, in one step:
+/// a structure is never left without the expiry its key type declares. ARGV[1] TTL in
+/// milliseconds, or 0 for none; ARGV[2] the command; ARGV[3..] its arguments after the key.
+pub(super) const WITH_TTL: &str = r"
+local reply = redis.call(ARGV[2], KEYS[1], unpack(ARGV, 3))
+local ttl = tonumber(ARGV[1])
+if ttl > 0 and redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return reply
+";
+
+/// `HSET` of some fields of an existing hash only, so that a partial value is never created.
+/// KEYS[1] hash; ARGV field, value, field, value...
+pub(super) const HSET_EXISTING: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], unpack(ARGV))
+  return 1
+end
+return 0
+";
+
 /// Compare-and-delete: releases a lease only for the token that holds it. KEYS[1] lease;
 /// ARGV[1] token.
 pub(super) const UNLOCK: &str = r"

@@ -34,6 +34,10 @@ impl Store for RedisStore {
         Some(self)
     }
 
+    fn structures(&self) -> Option<&dyn crate::store::Structures> {
+        Some(self)
+    }
+
     fn get_many<'a>(&'a self, keys: &'a [String]) -> StoreFuture<'a, Vec<Option<Vec<u8>>>> {
         Box::pin(async move {
             if keys.is_empty() {

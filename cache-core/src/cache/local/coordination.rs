@@ -1,99 +1,11 @@
-//! [`LocalCoordination`]: the counters, windows, throttles and leases of a cache without a far
-//! tier, in a table of their own.
-//!
-//! They are kept apart from the in-process tier on purpose: cache entries are evicted when
-//! others arrive, and a rate limit or an attempt counter that a flood of other keys could evict
-//! would reset itself for the attacker. The table is bounded instead: when it is full of live
-//! entries, a new one is refused with an error of kind [`Capacity`](crate::ErrorKind::Capacity),
-//! and the caller decides how to fail (a rate limiter fails open or closed as configured).
+//! [`LocalCoordination`] as a [`Coordination`]: counters, windows, throttles and leases, each
+//! one step under the table's lock.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::clock::Clock;
-use crate::error::{Error, ErrorKind};
+use super::{LocalCoordination, Slot, State, nanos, wrong_type};
 use crate::store::{Coordination, StoreFuture, WindowCount};
 use crate::throttle::{Throttle, gcra};
-
-/// What one key holds.
-#[derive(Debug)]
-enum State {
-    Counter(i64),
-    Window {
-        index: u64,
-        count: i64,
-    },
-    /// A GCRA theoretical arrival time, in clock milliseconds.
-    Tat(u64),
-    Lease(String),
-}
-
-#[derive(Debug)]
-struct Slot {
-    state: State,
-    /// Clock nanos at which the slot expires; `u64::MAX` for never.
-    expires_at: u64,
-}
-
-/// The in-process [`Coordination`].
-#[derive(Debug)]
-pub(super) struct LocalCoordination {
-    clock: Clock,
-    max: usize,
-    slots: Mutex<HashMap<String, Slot>>,
-}
-
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
-fn wrong_type(key: &str) -> Error {
-    Error::new(
-        ErrorKind::Protocol,
-        format!("{key} holds another kind of entry (a counter, a window, a throttle or a lease)"),
-    )
-}
-
-impl LocalCoordination {
-    pub(super) fn new(clock: Clock, max: usize) -> Self {
-        Self {
-            clock,
-            max: max.max(1),
-            slots: Mutex::default(),
-        }
-    }
-
-    /// Runs `f` on the live slot of `key` (expired ones are dropped first) at `now`, with room
-    /// for a new slot if `f` needs one.
-    fn with<T>(
-        &self,
-        key: &str,
-        f: impl FnOnce(&mut Option<Slot>, u64) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let now = self.clock.now_nanos();
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut slot = slots.remove(key).filter(|s| s.expires_at > now);
-        let out = f(&mut slot, now);
-        if let Some(slot) = slot {
-            if slots.len() >= self.max {
-                slots.retain(|_, s| s.expires_at > now);
-            }
-            if slots.len() >= self.max {
-                return Err(Error::new(
-                    ErrorKind::Capacity,
-                    format!(
-                        "the in-process table of counters, throttles and leases holds {} live \
-                         entries; raise CacheBuilder::max_counters or use a far tier",
-                        self.max
-                    ),
-                ));
-            }
-            slots.insert(key.to_owned(), slot);
-        }
-        out
-    }
-}
 
 impl Coordination for LocalCoordination {
     fn increment<'a>(
@@ -102,7 +14,7 @@ impl Coordination for LocalCoordination {
         by: i64,
         ttl: Option<Duration>,
     ) -> StoreFuture<'a, i64> {
-        let result = self.with(key, |slot, now| match slot {
+        let result = self.with(key, |slot, now, _| match slot {
             Some(Slot {
                 state: State::Counter(n),
                 expires_at,
@@ -128,7 +40,7 @@ impl Coordination for LocalCoordination {
     }
 
     fn counter<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<i64>> {
-        let result = self.with(key, |slot, _| match slot {
+        let result = self.with(key, |slot, _, _| match slot {
             Some(Slot {
                 state: State::Counter(n),
                 ..
@@ -146,7 +58,7 @@ impl Coordination for LocalCoordination {
         by: i64,
     ) -> StoreFuture<'a, WindowCount> {
         let window = nanos(window).max(1);
-        let result = self.with(key, |slot, now| {
+        let result = self.with(key, |slot, now, _| {
             let index = now / window;
             let ends = index.saturating_add(1).saturating_mul(window);
             let count = match slot {
@@ -179,7 +91,7 @@ impl Coordination for LocalCoordination {
         let interval = u64::try_from(interval.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
-        let result = self.with(key, |slot, now| {
+        let result = self.with(key, |slot, now, _| {
             let now_ms = now / 1_000_000;
             let tat = match slot {
                 Some(Slot {
@@ -207,7 +119,7 @@ impl Coordination for LocalCoordination {
         token: &'a str,
         lease: Duration,
     ) -> StoreFuture<'a, bool> {
-        let result = self.with(key, |slot, now| {
+        let result = self.with(key, |slot, now, _| {
             if slot.is_some() {
                 return Ok(false);
             }
@@ -221,7 +133,7 @@ impl Coordination for LocalCoordination {
     }
 
     fn unlock<'a>(&'a self, key: &'a str, token: &'a str) -> StoreFuture<'a, bool> {
-        let result = self.with(key, |slot, _| match slot {
+        let result = self.with(key, |slot, _, _| match slot {
             Some(Slot {
                 state: State::Lease(owner),
                 ..
@@ -235,7 +147,7 @@ impl Coordination for LocalCoordination {
     }
 
     fn ttl<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Option<Duration>>> {
-        let result = self.with(key, |slot, now| {
+        let result = self.with(key, |slot, now, _| {
             Ok(slot.as_ref().map(|s| {
                 (s.expires_at != u64::MAX).then(|| Duration::from_nanos(s.expires_at - now))
             }))
@@ -247,15 +159,11 @@ impl Coordination for LocalCoordination {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::Clock;
+    use crate::error::ErrorKind;
 
     fn ready<T>(f: StoreFuture<'_, T>) -> T {
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        let mut f = f;
-        match f.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(out) => out.unwrap(),
-            std::task::Poll::Pending => panic!("in-process calls are ready at once"),
-        }
+        super::super::ready(f).unwrap()
     }
 
     #[test]
