@@ -748,8 +748,8 @@ impl<K: CacheKey<Value: Attempts + Clone>> Queue<K> {
     /// it goes to the dead-letter queue (or is dropped and logged without one).
     ///
     /// A process that dies while handling a job loses that job: it was popped. Where that
-    /// matters, use a [Redis stream consumer group](crate::stream), which keeps every
-    /// message until it is acknowledged.
+    /// matters, use a Redis stream with a consumer group, which keeps every message until it
+    /// is acknowledged.
     ///
     /// # Errors
     ///

@@ -43,7 +43,7 @@ use redis::{Cmd, Pipeline, RedisError};
 use crate::error::{Error, ErrorKind};
 use crate::key::KeyPrefix;
 
-/// Redis as a [`Store`]. Cheap to clone; clones share the connection.
+/// Redis as a [`Store`](crate::store::Store). Cheap to clone; clones share the connection.
 #[derive(Clone)]
 pub struct RedisStore {
     pub(super) inner: Arc<StoreInner>,
