@@ -101,6 +101,12 @@ impl Cache {
     }
 }
 
+/// What `read` takes from `reply`; a reply of another shape is a protocol error naming it.
+fn expect<T>(read: fn(Reply) -> Result<T, Reply>, reply: Reply) -> Result<T, Error> {
+    read(reply)
+        .map_err(|other| Error::new(ErrorKind::Protocol, format!("unexpected reply {other:?}")))
+}
+
 fn boxed<T: Send + 'static>(value: T) -> Answer {
     Ok(Box::new(value))
 }
@@ -331,23 +337,14 @@ impl Pipeline {
         op: Op,
         read: fn(Reply) -> Result<T, Reply>,
     ) -> Slot<T> {
-        let decode: Decode = Box::new(move |_, reply| {
-            let what = reply.clone();
-            let answer = read(reply)
-                .map_err(|_| Error::new(ErrorKind::Protocol, format!("unexpected reply {what:?}")))
-                .and_then(boxed);
-            (answer, None)
-        });
+        let decode: Decode = Box::new(move |_, reply| (expect(read, reply).and_then(boxed), None));
         if self.batches() {
             return self.slot(Entry::Batched(op, decode));
         }
         self.alone(move |cache| async move {
             let ops = [op];
             let mut replies = cache.structures()?.run(&ops).await?;
-            let reply = replies.pop().unwrap_or(Reply::Nil);
-            let what = reply.clone();
-            read(reply)
-                .map_err(|_| Error::new(ErrorKind::Protocol, format!("unexpected reply {what:?}")))
+            expect(read, replies.pop().unwrap_or(Reply::Nil))
         })
     }
 

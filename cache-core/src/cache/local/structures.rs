@@ -22,6 +22,11 @@ impl Structures for LocalCoordination {
     }
 }
 
+/// A length or count as the integer reply Redis gives for it.
+fn count(n: usize) -> Reply {
+    Reply::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
 fn expiry(now: u64, ttl: Option<Duration>) -> u64 {
     ttl.map_or(u64::MAX, |t| now.saturating_add(nanos(t)))
 }
@@ -125,7 +130,7 @@ impl LocalCoordination {
                 }
                 let added = new.len();
                 set.extend(new.into_iter().cloned());
-                Ok(Reply::Int(i64::try_from(added).unwrap_or(i64::MAX)))
+                Ok(count(added))
             }),
             Op::SetRemove { key, members } => self.with(key, |slot, _, _| {
                 let removed = match slot.as_mut().map(|s| &mut s.state) {
@@ -136,7 +141,7 @@ impl LocalCoordination {
                 if matches!(slot, Some(Slot { state: State::Set(set), .. }) if set.is_empty()) {
                     *slot = None;
                 }
-                Ok(Reply::Int(i64::try_from(removed).unwrap_or(i64::MAX)))
+                Ok(count(removed))
             }),
             Op::SetContains { key, member } => {
                 self.with(key, |slot, _, _| match slot.as_ref().map(|s| &s.state) {
@@ -148,9 +153,7 @@ impl LocalCoordination {
             Op::SetLen { key } => {
                 self.with(key, |slot, _, _| match slot.as_ref().map(|s| &s.state) {
                     None => Ok(Reply::Int(0)),
-                    Some(State::Set(set)) => {
-                        Ok(Reply::Int(i64::try_from(set.len()).unwrap_or(i64::MAX)))
-                    }
+                    Some(State::Set(set)) => Ok(count(set.len())),
                     Some(_) => Err(wrong_type(key)),
                 })
             }
@@ -231,9 +234,7 @@ impl LocalCoordination {
                 Some(State::Sorted(sorted)) => Ok(ranked(sorted, *descending)
                     .iter()
                     .position(|(m, _)| *m == member)
-                    .map_or(Reply::Nil, |rank| {
-                        Reply::Int(i64::try_from(rank).unwrap_or(i64::MAX))
-                    })),
+                    .map_or(Reply::Nil, count)),
                 Some(_) => Err(wrong_type(key)),
             }),
             Op::SortedScore { key, member } => {
@@ -257,14 +258,12 @@ impl LocalCoordination {
                 if matches!(slot, Some(Slot { state: State::Sorted(s), .. }) if s.is_empty()) {
                     *slot = None;
                 }
-                Ok(Reply::Int(i64::try_from(removed).unwrap_or(i64::MAX)))
+                Ok(count(removed))
             }),
             Op::SortedLen { key } => {
                 self.with(key, |slot, _, _| match slot.as_ref().map(|s| &s.state) {
                     None => Ok(Reply::Int(0)),
-                    Some(State::Sorted(sorted)) => {
-                        Ok(Reply::Int(i64::try_from(sorted.len()).unwrap_or(i64::MAX)))
-                    }
+                    Some(State::Sorted(sorted)) => Ok(count(sorted.len())),
                     Some(_) => Err(wrong_type(key)),
                 })
             }
@@ -291,7 +290,7 @@ impl LocalCoordination {
                     return Err(self.too_many(limit));
                 }
                 list.extend(items.iter().cloned());
-                Ok(Reply::Int(i64::try_from(list.len()).unwrap_or(i64::MAX)))
+                Ok(count(list.len()))
             }),
             Op::ListPop { key } => self.with(key, |slot, _, _| {
                 let item = match slot.as_mut().map(|s| &mut s.state) {
@@ -307,9 +306,7 @@ impl LocalCoordination {
             Op::ListLen { key } => {
                 self.with(key, |slot, _, _| match slot.as_ref().map(|s| &s.state) {
                     None => Ok(Reply::Int(0)),
-                    Some(State::List(list)) => {
-                        Ok(Reply::Int(i64::try_from(list.len()).unwrap_or(i64::MAX)))
-                    }
+                    Some(State::List(list)) => Ok(count(list.len())),
                     Some(_) => Err(wrong_type(key)),
                 })
             }
