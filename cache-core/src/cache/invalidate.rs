@@ -6,6 +6,10 @@ use crate::error::Error;
 use crate::key::{CacheKey, KeyPrefix};
 use crate::stats::Counter;
 
+/// Where invalidations by rendered key or text prefix are counted: they name no key type.
+#[cfg(feature = "redis")]
+const RENDERED_NAMESPACE: &str = "(rendered)";
+
 impl Cache {
     /// Removes every entry written with `tag`, in every tier; returns how many keys the far
     /// tier removed, or the in-process tier when there is none. When the far tier fails, the
@@ -17,7 +21,7 @@ impl Cache {
 
     /// [`invalidate_tag`](Self::invalidate_tag) that reports a failed far tier; the in-process
     /// entries are removed either way.
-    pub(super) async fn try_invalidate_tag(&self, tag: &str) -> Result<u64, Error> {
+    pub(crate) async fn try_invalidate_tag(&self, tag: &str) -> Result<u64, Error> {
         let near = self
             .inner
             .near
@@ -109,6 +113,42 @@ impl Cache {
             .inspect_err(|_| self.retry_later(Pending::Prefix(prefix.clone())))?;
         self.inner.stats.add(ns, Counter::Invalidation, removed);
         Ok(removed)
+    }
+
+    /// Removes the entry whose rendered key is `key` (as [`CacheKey::render`] spells it), of
+    /// whichever key type, from every tier; returns how many tiers held it. For invalidations
+    /// named by another service, which knows the rendered keys but not the Rust types.
+    ///
+    /// # Errors
+    ///
+    /// The far tier's error (the in-process copy is removed either way).
+    #[cfg(feature = "redis")]
+    pub(crate) async fn try_invalidate_rendered(&self, key: &str) -> Result<u64, Error> {
+        let near = self.inner.near.as_ref().map_or(0, |near| {
+            near.remove_prefix(&KeyPrefix::only(key.to_owned(), RENDERED_NAMESPACE))
+        });
+        let Some(far) = &self.inner.far else {
+            return Ok(near);
+        };
+        let ns = self.inner.stats.namespace(RENDERED_NAMESPACE);
+        let keys = vec![key.to_owned()];
+        let removed = self.far_call(ns, "UNLINK", far.store.delete(&keys)).await?;
+        self.inner.stats.add(ns, Counter::Invalidation, removed);
+        Ok(near + removed)
+    }
+
+    /// Removes every entry whose rendered key starts with the text `prefix` (matched as text,
+    /// not by segments: `user` also names `user2:…`), in every tier; returns how many keys the
+    /// far tier removed, or the in-process tier when there is none.
+    ///
+    /// # Errors
+    ///
+    /// [`UnboundedPrefix`](crate::ErrorKind::UnboundedPrefix) for an empty prefix, which
+    /// would name every key; the far tier's error.
+    #[cfg(feature = "redis")]
+    pub(crate) async fn try_invalidate_rendered_prefix(&self, prefix: &str) -> Result<u64, Error> {
+        self.try_invalidate_prefix(&KeyPrefix::raw(prefix.to_owned(), RENDERED_NAMESPACE))
+            .await
     }
 
     /// The rendered keys in `prefix`: from the far tier when there is

@@ -49,6 +49,8 @@ pub struct KeyPrefix {
     whole: bool,
     /// Whether the next segment starts with `:`, by the rule of [`KeyWriter`](super::KeyWriter).
     needs_separator: bool,
+    /// Whether the set is the one key `text` and nothing under it.
+    only_itself: bool,
     namespace: &'static str,
     excluded: Vec<String>,
 }
@@ -82,20 +84,33 @@ impl KeyPrefix {
             text,
             whole,
             needs_separator,
+            only_itself: false,
             namespace: K::NAMESPACE,
             excluded: Vec::new(),
         }
     }
 
-    /// The keys that start with `text`, as it is: for the store's own records (such as tag
-    /// markers), never for user input.
-    pub(crate) fn raw(text: String) -> Self {
+    /// The keys that start with `text`, as it is, counted in `namespace`: for the store's own
+    /// records (such as tag markers) and for rendered text from a trusted producer, never for
+    /// user input.
+    pub(crate) fn raw(text: String, namespace: &'static str) -> Self {
         Self {
             text,
             whole: false,
             needs_separator: false,
-            namespace: "(tags)",
+            only_itself: false,
+            namespace,
             excluded: Vec::new(),
+        }
+    }
+
+    /// The one rendered key `key`, as a set (to remove it from every key type in process).
+    #[cfg(feature = "redis")]
+    pub(crate) fn only(key: String, namespace: &'static str) -> Self {
+        Self {
+            only_itself: true,
+            whole: true,
+            ..Self::raw(key, namespace)
         }
     }
 
@@ -145,7 +160,11 @@ impl KeyPrefix {
         let Some(rest) = key.strip_prefix(self.text.as_str()) else {
             return false;
         };
-        let in_set = !self.whole || rest.is_empty() || rest.starts_with(':');
+        let in_set = if self.only_itself {
+            rest.is_empty()
+        } else {
+            !self.whole || rest.is_empty() || rest.starts_with(':')
+        };
         in_set && !self.excluded.iter().any(|e| e == key)
     }
 

@@ -60,7 +60,7 @@ pub(super) async fn set_tagged<S: Store + ?Sized>(
 }
 
 pub(super) async fn invalidate_tag<S: Store + ?Sized>(store: &S, tag: &str) -> Result<u64, Error> {
-    let prefix = KeyPrefix::raw(tag_prefix(tag));
+    let prefix = KeyPrefix::raw(tag_prefix(tag), "(tags)");
     let markers = keys(store, &prefix).await?;
     let mut removed = 0;
     for markers in markers.chunks(PAGE) {

@@ -179,7 +179,7 @@ fn is_failover(e: &RedisError) -> bool {
 }
 
 /// Maps a redis-rs error to an [`Error`] of the right kind.
-pub(super) fn store_error(e: RedisError) -> Error {
+pub(crate) fn store_error(e: RedisError) -> Error {
     let text = e.to_string();
     let kind = if e.kind() == redis::ErrorKind::AuthenticationFailed
         || matches!(e.code(), Some("WRONGPASS" | "NOAUTH"))

@@ -35,7 +35,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use connection::{Backend, ClientManager, Conn, SharedConnection, store_error, timeout_error};
+pub(crate) use connection::store_error as redis_error;
+use connection::store_error;
+use connection::{Backend, ClientManager, Conn, SharedConnection, timeout_error};
 pub use options::{ConnectionMode, RedisOptions};
 use redis::aio::ConnectionManagerConfig;
 use redis::{Cmd, Pipeline, RedisError};
@@ -51,6 +53,8 @@ pub struct RedisStore {
 
 pub(super) struct StoreInner {
     backend: Backend,
+    /// For connections of their own (a stream consumer's blocking reads).
+    client: redis::Client,
     pub(super) options: RedisOptions,
     pub(super) increment: redis::Script,
     pub(super) count_in_window: redis::Script,
@@ -117,6 +121,7 @@ impl RedisStore {
             )
             .with_source(e)
         })?;
+        let own_client = client.clone();
         let connect = async {
             match options.mode.pool_size() {
                 None => {
@@ -158,6 +163,7 @@ impl RedisStore {
         let store = Self {
             inner: Arc::new(StoreInner {
                 backend,
+                client: own_client,
                 options,
                 increment: redis::Script::new(scripts::INCREMENT),
                 count_in_window: redis::Script::new(scripts::COUNT_IN_WINDOW),
@@ -322,6 +328,28 @@ impl RedisStore {
         pipeline: &Pipeline,
     ) -> Result<T, Error> {
         self.query_pipe(pipeline).await
+    }
+
+    /// A connection of its own, for commands that block it (`XREADGROUP … BLOCK`), which
+    /// would hold up every other command on the shared one. Replies may take `extra` beyond
+    /// the command timeout.
+    pub(crate) async fn dedicated_connection(
+        &self,
+        extra: Duration,
+    ) -> Result<redis::aio::MultiplexedConnection, Error> {
+        let options = &self.inner.options;
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(options.connect_timeout))
+            .set_response_timeout(Some(options.command_timeout + extra));
+        tokio::time::timeout(
+            options.connect_timeout,
+            self.inner
+                .client
+                .get_multiplexed_async_connection_with_config(&config),
+        )
+        .await
+        .map_err(|_| timeout_error("connecting to Redis", options.connect_timeout))?
+        .map_err(redis_error)
     }
 
     /// Runs one command.
