@@ -122,6 +122,27 @@ impl RedisStore {
             .with_source(e)
         })?;
         let own_client = client.clone();
+        // One plain connection first: a refused port, a wrong password or a TLS mismatch fails
+        // here with its own error, where the reconnecting shared connection would retry until
+        // the connect timeout and report only that.
+        let probe_config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(options.connect_timeout))
+            .set_response_timeout(Some(options.command_timeout));
+        let probe = own_client.get_multiplexed_async_connection_with_config(&probe_config);
+        match tokio::time::timeout(options.connect_timeout, probe).await {
+            Err(_) => {
+                return Err(timeout_error(
+                    &format!("connecting to {display_url}"),
+                    options.connect_timeout,
+                ));
+            }
+            Ok(Err(e)) => {
+                return Err(
+                    store_error(e).context(format_args!("cannot use Redis at {display_url}"))
+                );
+            }
+            Ok(Ok(_probe)) => {}
+        }
         let connect = async {
             match options.mode.pool_size() {
                 None => {
