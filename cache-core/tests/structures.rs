@@ -52,6 +52,8 @@ struct EmailQueue {
 struct Verification {
     status: String,
     updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
 }
 
 /// A verification state, a hash field by field.
@@ -125,6 +127,15 @@ async fn sets_and_sorted_sets(cache: &Cache, run: &str) {
         trending.range(0, -1, false).await.unwrap(),
         [(3, 5.0), (1, 7.0), (2, 10.0)]
     );
+    assert_eq!(trending.len().await.unwrap(), 3);
+    // ZADD sets a score outright, adding the member when absent.
+    assert_eq!(trending.set_score(&3, 20.0).await.unwrap(), 20.0);
+    assert_eq!(trending.set_score(&4, 1.5).await.unwrap(), 1.5);
+    assert_eq!(trending.top(2).await.unwrap(), [(3, 20.0), (2, 10.0)]);
+    assert_eq!(trending.score(&4).await.unwrap(), Some(1.5));
+    assert!(trending.set_score(&5, f64::NAN).await.is_err());
+    assert_eq!(trending.score(&5).await.unwrap(), None);
+    assert!(trending.remove(&4).await.unwrap());
     assert_eq!(trending.len().await.unwrap(), 3);
 }
 
@@ -239,6 +250,7 @@ async fn hash_fields_exists_and_expire(cache: &Cache, run: &str) {
             Verification {
                 status: "pending".into(),
                 updated_at: "t0".into(),
+                note: Some("called twice".into()),
             },
         )
         .await;
@@ -261,10 +273,22 @@ async fn hash_fields_exists_and_expire(cache: &Cache, run: &str) {
         *cache.get(&key).await.unwrap(),
         Verification {
             status: "verified".into(),
-            updated_at: "t1".into()
+            updated_at: "t1".into(),
+            note: Some("called twice".into()),
         },
         "the whole value reads the new fields"
     );
+    // HDEL of an optional field; a missing one counts nothing.
+    assert_eq!(
+        cache
+            .remove_hash_fields(&key, &["note", "absent"])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(cache.get(&key).await.unwrap().note, None);
+    assert_eq!(cache.remove_hash_fields(&key, &["note"]).await.unwrap(), 0);
+
     assert!(cache.expire(&key, Duration::from_secs(30)).await.unwrap());
     let left = cache.time_to_live(&key).await;
     if let Ok(Some(left)) = left {
@@ -292,6 +316,18 @@ async fn structures_in_process() {
     a_queue_retries_then_gives_up(&cache, &run).await;
     daily_counters_and_pipelines(&cache, &run).await;
     hash_fields_exists_and_expire(&cache, &run).await;
+
+    // Removing a field the type requires is refused and changes nothing.
+    let key = VerificationKey {
+        run: run.clone(),
+        account: "5Grw".into(),
+    };
+    let e = cache
+        .remove_hash_fields(&key, &["status"])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Codec, "{e}");
+    assert_eq!(cache.get(&key).await.unwrap().status, "verified");
 }
 
 #[tokio::test]
@@ -316,13 +352,32 @@ async fn structures_on_redis_as_other_clients_see_them() {
         .zrevrange_withscores(format!("t:{run}:offers:trending"), 0, 0)
         .await
         .unwrap();
-    assert_eq!(top, [("2".to_owned(), 10.0)]);
+    assert_eq!(top, [("3".to_owned(), 20.0)], "the score ZADD set");
     // A user segment is escaped: `emails:dead` cannot reach another queue's key.
     let dead_key = format!("t:{run}:queue:emails%3Adead");
     let dead: Vec<String> = redis.lrange(&dead_key, 0, -1).await.unwrap();
     assert_eq!(dead, [r#"{"to":"b@x","retry_count":3}"#]);
     let status: String = redis.hget(format!("t:{run}:5Grw"), "status").await.unwrap();
     assert_eq!(status, "verified");
+    let note: Option<String> = redis.hget(format!("t:{run}:5Grw"), "note").await.unwrap();
+    assert_eq!(note, None, "HDEL removed the field");
+    // On Redis a required field can be removed (as any client could): the hash then reads as
+    // an undecodable entry, a miss that removes it.
+    let key = VerificationKey {
+        run: run.clone(),
+        account: "5Grw".into(),
+    };
+    assert_eq!(
+        cache.remove_hash_fields(&key, &["status"]).await.unwrap(),
+        1
+    );
+    assert_eq!(cache.get(&key).await, None);
+    assert!(
+        !redis
+            .exists::<_, bool>(format!("t:{run}:5Grw"))
+            .await
+            .unwrap()
+    );
     let clicks_ttl: i64 = redis
         .ttl(format!("t:{run}:stats:clicks:today"))
         .await

@@ -169,6 +169,54 @@ impl Cache {
             .await
     }
 
+    /// Removes `fields` from the hash under `key` (`HDEL`); returns how many were there. For
+    /// fields the value type may lack (`Option` fields): removing one it requires leaves a
+    /// hash that no longer decodes, which a read then treats as undecodable (a counted miss,
+    /// removed) — in a cache without a far tier that is refused with an error instead, and
+    /// nothing changes.
+    ///
+    /// # Errors
+    ///
+    /// As [`set_hash_fields`](Self::set_hash_fields).
+    pub async fn remove_hash_fields<K: CacheKey>(
+        &self,
+        key: &K,
+        fields: &[&str],
+    ) -> Result<u64, Error> {
+        if self.inner.far.is_none() {
+            let Some((current, expires_at)) = self.near_fields(key)? else {
+                return Ok(0);
+            };
+            let before = current.len();
+            let kept: HashFields = current
+                .into_iter()
+                .filter(|(name, _)| !fields.contains(&name.as_str()))
+                .collect();
+            let removed = (before - kept.len()) as u64;
+            if removed == 0 {
+                return Ok(0);
+            }
+            let value = Arc::new(<K::Codec as Codec<K::Value>>::decode_fields(&kept)?);
+            let now = self.inner.clock.now_nanos();
+            let ttl = (expires_at != u64::MAX).then(|| Duration::from_nanos(expires_at - now));
+            let tags = super::write::entry_tags(key, Some(&value), &[]);
+            self.write_near(key.clone(), Some(value), ttl, &tags);
+            return Ok(removed);
+        }
+        if let Some(near) = &self.inner.near {
+            near.remove(key);
+        }
+        let op = Op::HashDelete {
+            key: key.render(),
+            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+        };
+        let handle = Handle::<K>::at(self, key.render());
+        match handle.one(op).await? {
+            Reply::Int(n) => Ok(u64::try_from(n).unwrap_or(0)),
+            other => Err(unexpected(&handle.key, &other)),
+        }
+    }
+
     /// The fields of the live in-process value under `key`, with its expiry.
     fn near_fields<K: CacheKey>(&self, key: &K) -> Result<Option<(HashFields, u64)>, Error> {
         let Some(near) = &self.inner.near else {
@@ -454,6 +502,24 @@ impl<K: CacheKey> SortedSet<K> {
             key: self.0.key.clone(),
             member: Handle::<K>::encode(member)?,
             by,
+            ttl: self.0.ttl,
+        };
+        match self.0.one(op).await? {
+            Reply::Float(score) => Ok(score),
+            other => Err(unexpected(&self.0.key, &other)),
+        }
+    }
+
+    /// Sets the score of `member`, adding it when absent (`ZADD`); returns the score.
+    ///
+    /// # Errors
+    ///
+    /// As [`SetOf::add`]; a NaN score is refused.
+    pub async fn set_score(&self, member: &K::Value, score: f64) -> Result<f64, Error> {
+        let op = Op::SortedAdd {
+            key: self.0.key.clone(),
+            member: Handle::<K>::encode(member)?,
+            score,
             ttl: self.0.ttl,
         };
         match self.0.one(op).await? {

@@ -99,6 +99,18 @@ pub enum Op {
         /// The TTL of a sorted set this operation creates.
         ttl: Option<Duration>,
     },
+    /// Sets the score of `member` in the sorted set `key`, adding it when absent
+    /// ([`Reply::Float`]: the score).
+    SortedAdd {
+        /// The rendered key.
+        key: String,
+        /// The encoded member.
+        member: Vec<u8>,
+        /// The score.
+        score: f64,
+        /// The TTL of a sorted set this operation creates.
+        ttl: Option<Duration>,
+    },
     /// The members ranked `start..=stop` (0 the first; negative counts from the last), highest
     /// score first when `descending`, with their scores ([`Reply::Scored`]).
     SortedRange {
@@ -186,6 +198,13 @@ pub enum Op {
         /// Field names and their text.
         fields: Vec<(String, Vec<u8>)>,
     },
+    /// Removes `fields` from the hash `key` ([`Reply::Int`]: how many were there).
+    HashDelete {
+        /// The rendered key.
+        key: String,
+        /// The field names.
+        fields: Vec<String>,
+    },
 }
 
 impl Op {
@@ -214,7 +233,9 @@ impl Op {
             | Self::ListLen { key }
             | Self::ListRange { key, .. }
             | Self::HashGet { key, .. }
-            | Self::HashSet { key, .. } => key,
+            | Self::HashSet { key, .. }
+            | Self::SortedAdd { key, .. }
+            | Self::HashDelete { key, .. } => key,
         }
     }
 
@@ -244,6 +265,8 @@ impl Op {
             Self::ListRange { .. } => "LRANGE",
             Self::HashGet { .. } => "HGET",
             Self::HashSet { .. } => "HSET",
+            Self::SortedAdd { .. } => "ZADD",
+            Self::HashDelete { .. } => "HDEL",
         }
     }
 }

@@ -57,6 +57,52 @@ fn ranked(sorted: &HashMap<Vec<u8>, f64>, descending: bool) -> Vec<(&Vec<u8>, f6
 }
 
 impl LocalCoordination {
+    /// Writes the score `new_score(old)` of `member` in the sorted set `key`, refusing a NaN
+    /// and a member past the table's bound.
+    fn write_score(
+        &self,
+        key: &str,
+        member: &[u8],
+        ttl: Option<Duration>,
+        new_score: impl FnOnce(Option<f64>) -> f64,
+    ) -> Result<Reply, Error> {
+        self.with(key, |slot, now, limit| {
+            let state = match slot {
+                None => {
+                    &mut slot
+                        .insert(Slot {
+                            state: State::Sorted(HashMap::new()),
+                            expires_at: expiry(now, ttl),
+                        })
+                        .state
+                }
+                Some(s) => &mut s.state,
+            };
+            let State::Sorted(sorted) = state else {
+                return Err(wrong_type(key));
+            };
+            let score = new_score(sorted.get(member).copied());
+            let refusal = if score.is_nan() {
+                Some(Error::new(
+                    ErrorKind::Protocol,
+                    format!("{key}: the resulting score is not a number"),
+                ))
+            } else if !sorted.contains_key(member) && sorted.len() + 1 > limit {
+                Some(self.too_many(limit))
+            } else {
+                None
+            };
+            if let Some(e) = refusal {
+                if sorted.is_empty() {
+                    *slot = None;
+                }
+                return Err(e);
+            }
+            sorted.insert(member.to_vec(), score);
+            Ok(Reply::Float(score))
+        })
+    }
+
     fn run_one(&self, op: &Op) -> Result<Reply, Error> {
         match op {
             Op::Get { key } => self.with(key, |slot, _, _| match slot {
@@ -67,14 +113,16 @@ impl LocalCoordination {
                 }) => Ok(Reply::Bytes(n.to_string().into_bytes())),
                 Some(_) => Err(wrong_type(key)),
             }),
-            Op::Set { .. } | Op::HashGet { .. } | Op::HashSet { .. } => Err(Error::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "{} {}: values of a cache without a far tier live in its in-process tier",
-                    op.name(),
-                    op.key()
-                ),
-            )),
+            Op::Set { .. } | Op::HashGet { .. } | Op::HashSet { .. } | Op::HashDelete { .. } => {
+                Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "{} {}: values of a cache without a far tier live in its in-process tier",
+                        op.name(),
+                        op.key()
+                    ),
+                ))
+            }
             Op::Delete { key } => {
                 self.with(key, |slot, _, _| Ok(Reply::Bool(slot.take().is_some())))
             }
@@ -169,41 +217,13 @@ impl LocalCoordination {
                 member,
                 by,
                 ttl,
-            } => self.with(key, |slot, now, limit| {
-                let state = match slot {
-                    None => {
-                        &mut slot
-                            .insert(Slot {
-                                state: State::Sorted(HashMap::new()),
-                                expires_at: expiry(now, *ttl),
-                            })
-                            .state
-                    }
-                    Some(s) => &mut s.state,
-                };
-                let State::Sorted(sorted) = state else {
-                    return Err(wrong_type(key));
-                };
-                let score = sorted.get(member).copied().unwrap_or(0.0) + by;
-                let refusal = if score.is_nan() {
-                    Some(Error::new(
-                        ErrorKind::Protocol,
-                        format!("{key}: the resulting score is not a number"),
-                    ))
-                } else if !sorted.contains_key(member) && sorted.len() + 1 > limit {
-                    Some(self.too_many(limit))
-                } else {
-                    None
-                };
-                if let Some(e) = refusal {
-                    if sorted.is_empty() {
-                        *slot = None;
-                    }
-                    return Err(e);
-                }
-                sorted.insert(member.clone(), score);
-                Ok(Reply::Float(score))
-            }),
+            } => self.write_score(key, member, *ttl, |old| old.unwrap_or(0.0) + by),
+            Op::SortedAdd {
+                key,
+                member,
+                score,
+                ttl,
+            } => self.write_score(key, member, *ttl, |_| *score),
             Op::SortedRange {
                 key,
                 start,

@@ -101,6 +101,19 @@ fn commands(op: &Op) -> Vec<Cmd> {
         } => vec![with_ttl(key, *ttl, "ZINCRBY", |cmd| {
             cmd.arg(*by).arg(member);
         })],
+        Op::SortedAdd {
+            key,
+            member,
+            score,
+            ttl,
+        } => vec![with_ttl(key, *ttl, "ZADD", |cmd| {
+            cmd.arg(*score).arg(member);
+        })],
+        Op::HashDelete { key, fields } => {
+            let mut cmd = one("HDEL", key);
+            cmd.arg(fields);
+            vec![cmd]
+        }
         Op::SortedRange {
             key,
             start,
@@ -243,9 +256,11 @@ fn reply(op: &Op, values: Vec<Value>) -> Result<Reply, Error> {
         | Op::Expire { .. }
         | Op::SetContains { .. }
         | Op::HashSet { .. } => Reply::Bool(parse::<i64>(op, single(op, values)?)? > 0),
-        Op::Increment { .. } | Op::SetLen { .. } | Op::SortedLen { .. } | Op::ListLen { .. } => {
-            Reply::Int(parse(op, single(op, values)?)?)
-        }
+        Op::Increment { .. }
+        | Op::SetLen { .. }
+        | Op::SortedLen { .. }
+        | Op::ListLen { .. }
+        | Op::HashDelete { .. } => Reply::Int(parse(op, single(op, values)?)?),
         Op::SetAdd { members, .. }
         | Op::SetRemove { members, .. }
         | Op::SortedRemove { members, .. } => counted(op, values, members)?,
@@ -255,6 +270,11 @@ fn reply(op: &Op, values: Vec<Value>) -> Result<Reply, Error> {
             Reply::List(parse(op, single(op, values)?)?)
         }
         Op::SortedIncrement { .. } => Reply::Float(parse(op, single(op, values)?)?),
+        // ZADD answers how many members it added; the score is the one sent.
+        Op::SortedAdd { score, .. } => {
+            parse::<i64>(op, single(op, values)?)?;
+            Reply::Float(*score)
+        }
         Op::SortedScore { .. } => match parse::<Option<f64>>(op, single(op, values)?)? {
             Some(score) => Reply::Float(score),
             None => Reply::Nil,
