@@ -1,4 +1,4 @@
-//! Seed 001's platform as an axum app with every layer, in the order DESIGN.md gives:
+//! A coupon platform's merchant pages as an axum app with every layer, from the outside in:
 //! metrics -> rate limit -> response cache -> invalidation / write-through -> handlers.
 //!
 //! ```text
@@ -37,7 +37,7 @@ struct Merchant {
     cashback_percent: f64,
 }
 
-/// The typed entry other services read (seed 001's `merchant:<slug>`, one hour).
+/// The typed entry other services read (`merchant:<slug>`, one hour).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
 #[cache(namespace = "merchant", ttl = "1h", value = Merchant, codec = Json, key = "merchant:{slug}")]
 struct MerchantKey {
@@ -154,7 +154,7 @@ async fn main() {
                 ),
         )
         .layer(ResponseCacheLayer::new(cache.clone()).name("shop"))
-        // Seed 001: 100 requests a minute per client IP, shared by every instance.
+        // 100 requests a minute per client IP, shared by every instance.
         .layer(
             RateLimitLayer::new(
                 cache.clone(),

@@ -11,7 +11,7 @@ use cache_core::codec::Json;
 use cache_core::{Cache, CacheKey, Clock, KeyWriter, Policy};
 use serde::{Deserialize, Serialize};
 
-/// What seed 001 caches for an hour under `merchant:<slug>`.
+/// A merchant's profile, cached for an hour under `merchant:<slug>`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Merchant {
     id: u64,

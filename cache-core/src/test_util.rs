@@ -88,6 +88,7 @@ impl RedisServerBuilder {
             };
             match server.spawn() {
                 Ok(()) => return Ok(server),
+                // Dropping the server releases its port.
                 Err(e) => last = Some(e),
             }
         }
@@ -190,8 +191,32 @@ impl TlsFiles {
     }
 }
 
+/// The ports of this process's servers, stopped ones included: a server restarted on its
+/// port must find it free, so no other server of the process may take it meanwhile.
+static PORTS: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+
+fn ports() -> std::sync::MutexGuard<'static, Vec<u16>> {
+    PORTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A free loopback port that no server of this process holds, reserved until
+/// [`release_port`].
 fn free_port() -> io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    for _ in 0..100 {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut held = ports();
+        if !held.contains(&port) {
+            held.push(port);
+            return Ok(port);
+        }
+    }
+    Err(io::Error::other("no free loopback port"))
+}
+
+fn release_port(port: u16) {
+    ports().retain(|&p| p != port);
 }
 
 impl RedisServer {
@@ -353,6 +378,15 @@ impl RedisServer {
                 )));
             }
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                // Something answers: make sure it is this server (another process may hold
+                // the port, and this one then exits on failing to bind it).
+                std::thread::sleep(Duration::from_millis(20));
+                if let Some(status) = child.try_wait()? {
+                    return Err(io::Error::other(format!(
+                        "redis-server exited at start ({status}); port {} taken?",
+                        self.port
+                    )));
+                }
                 self.child = Some(child);
                 return Ok(());
             }
@@ -372,6 +406,7 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+        release_port(self.port);
         if let Some(files) = &self.tls {
             let _ = std::fs::remove_dir_all(&files.dir);
         }

@@ -366,3 +366,107 @@ async fn a_purge_path_takes_urls_tags_and_prefixes_as_parameters() {
             .contains("hit")
     );
 }
+
+/// Two instances of one service behind a load balancer, each with its in-process tier in front
+/// of the shared Redis, kept coherent: a mutation handled by one removes the other's copies,
+/// both of typed entries and of stored HTTP responses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mutation_on_one_instance_removes_the_other_instances_copies() {
+    let server = RedisServer::start().unwrap();
+    let url = server.url();
+    let instance = || async {
+        Cache::builder()
+            .far(RedisStore::connect(&url).await.unwrap())
+            .near_ttl(Duration::from_secs(3600))
+            .coherent(true)
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (instance().await, instance().await);
+    let app = |cache: Cache| {
+        Router::new()
+            .route(
+                "/merchants/{slug}",
+                get(|| async { ([("cache-control", "max-age=3600")], "profile") })
+                    .put(|| async { StatusCode::NO_CONTENT }),
+            )
+            .layer(InvalidationLayer::new(cache.clone()).rule(
+                Method::PUT,
+                "/merchants/{slug}",
+                |m: &Matched<'_>| {
+                    vec![Invalidate::key(MerchantKey {
+                        slug: m.param("slug").unwrap_or_default().to_owned(),
+                    })]
+                },
+            ))
+            .layer(ResponseCacheLayer::new(cache).name("edge"))
+    };
+    let (app_a, app_b) = (app(a.clone()), app(b.clone()));
+    // Both listen before anything is cached.
+    let mut conn = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    loop {
+        let (_, n): (String, i64) = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg("cache-core:invalidations")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if n >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    let key = MerchantKey {
+        slug: "coffee".into(),
+    };
+    a.insert(key.clone(), "Coffee Corner".into()).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let request = |method: Method| {
+        Request::builder()
+            .method(method)
+            .uri("http://shop.example/merchants/coffee")
+            .body(Body::empty())
+            .unwrap()
+    };
+    // b stores the page and keeps the typed entry in process.
+    let first = app_b.clone().oneshot(request(Method::GET)).await.unwrap();
+    assert!(
+        first.headers()["cache-status"]
+            .to_str()
+            .unwrap()
+            .contains("stored")
+    );
+    let hit = app_b.clone().oneshot(request(Method::GET)).await.unwrap();
+    assert!(
+        hit.headers()["cache-status"]
+            .to_str()
+            .unwrap()
+            .contains("hit")
+    );
+    assert!(b.get(&key).await.is_some());
+    assert!(b.get_in_process(&key).is_some());
+
+    // The update lands on a.
+    let put = app_a.clone().oneshot(request(Method::PUT)).await.unwrap();
+    assert_eq!(put.status(), StatusCode::NO_CONTENT);
+
+    let mut gone = false;
+    for _ in 0..100 {
+        if b.get_in_process(&key).is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(gone, "b still holds the merchant after a's update");
+    // The stored page went too: b asks its origin again.
+    let after = app_b.clone().oneshot(request(Method::GET)).await.unwrap();
+    let status = after.headers()["cache-status"].to_str().unwrap().to_owned();
+    assert!(status.contains("fwd=uri-miss"), "{status}");
+}

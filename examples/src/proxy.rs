@@ -58,10 +58,45 @@ impl Forward {
     }
 }
 
+/// The fields that describe one connection, not the message (RFC 9110 section 7.6.1): a
+/// proxy drops them, and the fields a `Connection` header names, in both directions. Passed
+/// on, an origin's `Connection: close` would close the client's connection to the proxy.
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Removes the hop-by-hop fields of `headers`.
+pub fn strip_hop_by_hop(headers: &mut http::HeaderMap) {
+    let named: Vec<String> = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .collect();
+    for name in HOP_BY_HOP
+        .iter()
+        .copied()
+        .chain(named.iter().map(String::as_str))
+    {
+        headers.remove(name);
+    }
+}
+
 impl Service<Request<Incoming>> for Forward {
     type Response = Response<Incoming>;
     type Error = hyper_util::client::legacy::Error;
-    type Future = hyper_util::client::legacy::ResponseFuture;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Response<Incoming>, Self::Error>> + Send>,
+    >;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
@@ -80,7 +115,13 @@ impl Service<Request<Incoming>> for Forward {
         if let Ok(host) = HeaderValue::from_str(self.authority.as_str()) {
             req.headers_mut().insert(HOST, host);
         }
-        self.client.request(req)
+        strip_hop_by_hop(req.headers_mut());
+        let sent = self.client.request(req);
+        Box::pin(async move {
+            let mut response = sent.await?;
+            strip_hop_by_hop(response.headers_mut());
+            Ok(response)
+        })
     }
 }
 
@@ -109,7 +150,7 @@ pub fn cached(origin: Forward, cache: Cache) -> ResponseCache<Forward> {
 /// Serves `cached` on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, cached: ResponseCache<Forward>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
+        let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
         let cached = cached.clone();
@@ -131,9 +172,15 @@ pub async fn serve(listener: TcpListener, cached: ResponseCache<Forward>) {
             }
         });
         tokio::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
+            let served = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
                 .await;
+            // A client that goes away mid-request is normal; anything else is worth a line.
+            if let Err(e) = served
+                && !e.is_incomplete_message()
+            {
+                eprintln!("proxy: the connection from {peer} failed: {e:?}");
+            }
         });
     }
 }

@@ -170,6 +170,15 @@ async fn answer(State(seen): State<Seen>, req: Request<Body>) -> Response<Body> 
             .body(Body::from("tagged"))
             .unwrap(),
         "/sie" => reply("max-age=0, stale-if-error=60", format!("sie {n}")),
+        // Fields about the origin's own connection, which a proxy must not pass on.
+        "/hop" => Response::builder()
+            .header("cache-control", "no-store")
+            .header("connection", "close, x-hop")
+            .header("keep-alive", "timeout=5")
+            .header("x-hop", "origin connection only")
+            .header("x-end-to-end", "kept")
+            .body(Body::from(format!("hop {n}")))
+            .unwrap(),
         "/echo" => {
             let method = req.method().to_string();
             let target = req.uri().to_string();
@@ -848,4 +857,42 @@ async fn cookies_a_304_sets_go_only_to_the_client_whose_request_validated() {
     .await;
     assert!(hit.cache_status.contains("hit"), "{}", hit.cache_status);
     assert!(hit.cookies().is_empty(), "{:?}", hit.cookies());
+}
+
+#[tokio::test]
+async fn an_origin_closing_its_connection_does_not_close_the_clients() {
+    let origin = Origin::start().await;
+    let proxy = proxy_to(&origin, None).await;
+    // One keep-alive connection to the proxy, used for every request.
+    let stream = TcpStream::connect(proxy).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    for n in 1..=3 {
+        let request = Request::get("/hop")
+            .header("host", "shop.example")
+            .header("connection", "keep-alive, x-client-hop")
+            .header("x-client-hop", "client connection only")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let response = sender
+            .send_request(request)
+            .await
+            .unwrap_or_else(|e| panic!("request {n} on the same connection: {e}"));
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, format!("hop {n}"));
+        assert_eq!(headers["x-end-to-end"], "kept");
+        for hop in ["connection", "keep-alive", "x-hop"] {
+            assert!(!headers.contains_key(hop), "{hop} passed on: {headers:?}");
+        }
+    }
+    let asked = origin.requests("/hop");
+    assert_eq!(asked.len(), 3);
+    assert!(
+        !asked[0].contains_key("x-client-hop"),
+        "the client's hop-by-hop field reached the origin: {:?}",
+        asked[0]
+    );
 }

@@ -151,6 +151,8 @@ fn load(addr: SocketAddr, seconds: f64, connections: usize) {
                             .body(Empty::<Bytes>::new())
                             .expect("request");
                         let start = Instant::now();
+                        // The connection takes a request once it has finished the last one.
+                        send.ready().await.expect("connection ready");
                         let response = send.send_request(req).await.expect("response");
                         let body = response
                             .into_body()

@@ -106,7 +106,7 @@ fn main() {
             }
         };
         // What a hand-written helper does (a `get_session` of one's own): format the key, GET,
-        // decode, share. Not the reference; it shows what a typed read adds to that.
+        // decode, share. Not the raw reference; it shows what a typed read adds to that.
         let conn = raw.clone();
         let hand_get = move |id: u64| {
             let mut conn = conn.clone();

@@ -78,6 +78,11 @@ struct Counts {
 impl Counts {
     fn error(&self, what: String) {
         self.errors.fetch_add(1, Ordering::Relaxed);
+        self.note(what);
+    }
+
+    /// Keeps `what` among the first messages, without counting an error.
+    fn note(&self, what: String) {
         let mut first = self
             .first_errors
             .lock()
@@ -109,7 +114,22 @@ async fn client(
             counts.errors.fetch_add(1, Ordering::Relaxed);
             continue;
         };
-        tokio::spawn(conn);
+        // Why a connection ended, when it ended with an error: that is what a request on it
+        // that was still waiting reports only as "canceled". (Closed without an error: by the
+        // server, or by this client after an error it counted, or at the end.)
+        {
+            let counts = counts.clone();
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    let at = until.saturating_duration_since(Instant::now()).as_secs();
+                    counts.note(format!(
+                        "{at} s before the end: the connection failed: {e:?}"
+                    ));
+                }
+            });
+        }
+        // What the connection carried last, for an error on the next request.
+        let mut previous = String::from("nothing");
         while Instant::now() < until {
             let n = zipf.sample(&mut rng);
             let req = Request::get(format!("/item/{n}"))
@@ -117,6 +137,15 @@ async fn client(
                 .body(Empty::<Bytes>::new())
                 .expect("request");
             let at = until.saturating_duration_since(Instant::now()).as_secs();
+            // The connection takes the next request only once it has finished the last
+            // response; sending before that fails with "connection was not ready", a client
+            // mistake (seen after 1 MB bodies) and not an answer of the proxy.
+            if let Err(e) = sender.ready().await {
+                counts.error(format!(
+                    "{at} s before the end: the connection closed: {e:?}, after {previous}"
+                ));
+                continue 'connect;
+            }
             let failure = match sender.send_request(req).await {
                 Ok(response) if response.status() == StatusCode::OK => {
                     let status = response
@@ -124,6 +153,12 @@ async fn client(
                         .get("cache-status")
                         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                         .unwrap_or_default();
+                    let length = response
+                        .headers()
+                        .get("content-length")
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                        .unwrap_or_else(|| "none".into());
+                    previous = format!("/item/{n}, content-length {length} ({status})");
                     match response.into_body().collect().await {
                         Ok(body) => {
                             let body = body.to_bytes();
@@ -140,7 +175,7 @@ async fn client(
                     }
                 }
                 Ok(response) => Some(format!("/item/{n}: status {}", response.status())),
-                Err(e) => Some(format!("/item/{n}: {e}")),
+                Err(e) => Some(format!("/item/{n}: {e:?}, after {previous}")),
             };
             match failure {
                 None => {

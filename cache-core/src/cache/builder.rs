@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::coherence::{self, Coherence};
 use super::local::LocalCoordination;
 use super::{Cache, Inner, LoadLock};
 use crate::clock::Clock;
@@ -55,6 +56,7 @@ pub struct CacheBuilder {
     load_lock: Option<LoadLock>,
     max_counters: usize,
     clock: Clock,
+    coherent: bool,
 }
 
 impl CacheBuilder {
@@ -76,6 +78,7 @@ impl CacheBuilder {
                 poll: Duration::from_millis(20),
             }),
             max_counters: 100_000,
+            coherent: false,
             clock: Clock::system(),
         }
     }
@@ -159,6 +162,28 @@ impl CacheBuilder {
         self
     }
 
+    /// Keeps the in-process tier coherent with the other instances sharing the far tier: every
+    /// write and invalidation (by key, tag, prefix or namespace) is announced on the far
+    /// tier's invalidation channel once the far tier took it (Redis pub/sub), and each
+    /// instance removes its in-process copies of what the others announce, typically within
+    /// a few milliseconds instead of `near_ttl`. An instance that loses the channel (Redis
+    /// restarted, the network cut) empties its in-process tier, and again once the channel is
+    /// back, so it never keeps a copy it could not hear about.
+    ///
+    /// Costs: one `PUBLISH` per write or invalidation (pipelined on the shared connection),
+    /// a rendering and an index entry per in-process write, one more connection. The hit path
+    /// is unchanged. Changes made to Redis by other clients (another language's service) are
+    /// not announced: their keys still live out `near_ttl` here.
+    ///
+    /// Needs a far tier with an invalidation channel ([`RedisStore`] has one) and a Tokio
+    /// runtime at [`build`](Self::build).
+    ///
+    /// [`RedisStore`]: crate::store::redis::RedisStore
+    pub fn coherent(mut self, coherent: bool) -> Self {
+        self.coherent = coherent;
+        self
+    }
+
     /// The time source; tests pass [`Clock::mock`] to control expiry without sleeping.
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
@@ -197,6 +222,25 @@ impl CacheBuilder {
                 "store_timeout is 0: every far-tier call would fail; set it above zero",
             ));
         }
+        if self.coherent {
+            let Some(far) = &self.far else {
+                return Err(Error::config(
+                    "coherent(true) without a far tier: there are no other instances to hear; add .far(store)",
+                ));
+            };
+            if far.invalidations().is_none() {
+                return Err(Error::config(format!(
+                    "coherent(true): the far tier {far:?} has no invalidation channel; use a store \
+                     that implements Invalidations, such as RedisStore"
+                )));
+            }
+            if tokio::runtime::Handle::try_current().is_err() {
+                return Err(Error::config(
+                    "coherent(true) listens for invalidations in a Tokio task: build the cache \
+                     inside a Tokio runtime",
+                ));
+            }
+        }
         Ok(self.assemble())
     }
 
@@ -207,10 +251,21 @@ impl CacheBuilder {
             max_entries: self.max_capacity,
             max_bytes: self.max_weight,
         };
-        let near = self.near.then(|| NearStore::new(bound, stats.clone()));
+        // Coherence matters only for copies in process.
+        let coherent = self.coherent && self.near;
+        let near = self
+            .near
+            .then(|| NearStore::new(bound, stats.clone(), coherent));
         let has_far = self.far.is_some();
         let far = self.far.map(|store| Far::new(store, self.far_policy));
-        Cache {
+        let (coherence, stopped) = match coherent {
+            true => {
+                let (coherence, stopped) = Coherence::new();
+                (Some(coherence), Some(stopped))
+            }
+            false => (None, None),
+        };
+        let cache = Cache {
             inner: Arc::new(Inner {
                 near,
                 far,
@@ -222,7 +277,17 @@ impl CacheBuilder {
                 load_lock: self.load_lock,
                 retries: Default::default(),
                 published: Default::default(),
+                coherence,
             }),
+        };
+        if let (Some(coherence), Some(stopped)) = (&cache.inner.coherence, stopped) {
+            // `build` checked that a runtime is there.
+            tokio::spawn(coherence::listen(
+                Arc::downgrade(&cache.inner),
+                coherence.id(),
+                stopped,
+            ));
         }
+        cache
     }
 }

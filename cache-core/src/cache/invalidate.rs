@@ -1,5 +1,6 @@
 //! Removal: by key, by tag, by prefix, and of the whole in-process tier.
 
+use super::coherence::Named;
 use super::retry::Pending;
 use super::{Cache, TAGS_NAMESPACE};
 use crate::error::Error;
@@ -31,12 +32,15 @@ impl Cache {
             return Ok(near);
         };
         let ns = self.inner.stats.namespace(TAGS_NAMESPACE);
-        let removed = self
+        let removal = self
             .far_call(ns, "invalidate tag", far.store.invalidate_tag(tag))
             .await
             .inspect_err(|_| self.retry_later(Pending::Tag(tag.to_owned())))?;
-        self.inner.stats.add(ns, Counter::Invalidation, removed);
-        Ok(removed)
+        self.inner
+            .stats
+            .add(ns, Counter::Invalidation, removal.removed);
+        self.announce_tag(tag, &removal.keys).await;
+        Ok(removal.removed)
     }
 
     /// Removes the entry under `key` from every tier.
@@ -66,6 +70,8 @@ impl Cache {
                 removed |= matches!(result, Ok(n) if n > 0);
                 if result.is_err() {
                     self.retry_later(Pending::Keys(K::NAMESPACE, keys));
+                } else {
+                    self.announce(Named::Keys(&keys)).await;
                 }
                 result.map(|_| ())
             }
@@ -112,6 +118,7 @@ impl Cache {
             .await
             .inspect_err(|_| self.retry_later(Pending::Prefix(prefix.clone())))?;
         self.inner.stats.add(ns, Counter::Invalidation, removed);
+        self.announce(Named::Prefix(prefix.as_str())).await;
         Ok(removed)
     }
 

@@ -50,6 +50,7 @@
 //! ```
 
 mod builder;
+mod coherence;
 mod counter;
 mod fleet;
 mod invalidate;
@@ -104,6 +105,9 @@ struct Inner {
     retries: retry::Retries,
     /// The hits and misses of each namespace already added to the fleet-wide counts.
     published: std::sync::Mutex<std::collections::HashMap<&'static str, (u64, u64)>>,
+    /// Announcements of writes and invalidations to other instances; `None` when the cache
+    /// is not coherent.
+    coherence: Option<coherence::Coherence>,
 }
 
 /// How `get_with` coordinates loads across processes.

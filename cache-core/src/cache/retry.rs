@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
+use super::coherence::Named;
 use super::{Cache, Inner};
 use crate::error::Error;
 use crate::key::KeyPrefix;
@@ -96,26 +97,29 @@ impl Cache {
             return Ok(());
         };
         let stats = &self.inner.stats;
+        // Once the far tier took it, the other instances hear of it too.
         match pending {
             Pending::Keys(namespace, keys) => {
                 let ns = stats.namespace(namespace);
                 self.far_call(ns, "UNLINK retry", far.store.delete(keys))
-                    .await
-                    .map(drop)
+                    .await?;
+                self.announce(Named::Keys(keys)).await;
             }
             Pending::Tag(tag) => {
                 let ns = stats.namespace(super::TAGS_NAMESPACE);
-                self.far_call(ns, "tag retry", far.store.invalidate_tag(tag))
-                    .await
-                    .map(drop)
+                let removal = self
+                    .far_call(ns, "tag retry", far.store.invalidate_tag(tag))
+                    .await?;
+                self.announce_tag(tag, &removal.keys).await;
             }
             Pending::Prefix(prefix) => {
                 let ns = stats.namespace(prefix.namespace_name());
                 self.far_call(ns, "prefix retry", far.store.delete_prefix(prefix))
-                    .await
-                    .map(drop)
+                    .await?;
+                self.announce(Named::Prefix(prefix.as_str())).await;
             }
         }
+        Ok(())
     }
 }
 

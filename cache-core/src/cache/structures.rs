@@ -161,12 +161,17 @@ impl Cache {
         if let Some(near) = &self.inner.near {
             near.remove(key);
         }
-        Handle::<K>::at(self, key.render())
+        let existed = Handle::<K>::at(self, key.render())
             .bool(Op::HashSet {
                 key: key.render(),
                 fields: written,
             })
-            .await
+            .await?;
+        if existed {
+            self.announce(super::coherence::Named::Keys(&[key.render()]))
+                .await;
+        }
+        Ok(existed)
     }
 
     /// Removes `fields` from the hash under `key` (`HDEL`); returns how many were there. For
@@ -211,10 +216,15 @@ impl Cache {
             fields: fields.iter().map(|f| (*f).to_owned()).collect(),
         };
         let handle = Handle::<K>::at(self, key.render());
-        match handle.one(op).await? {
-            Reply::Int(n) => Ok(u64::try_from(n).unwrap_or(0)),
-            other => Err(unexpected(&handle.key, &other)),
+        let removed = match handle.one(op).await? {
+            Reply::Int(n) => u64::try_from(n).unwrap_or(0),
+            other => return Err(unexpected(&handle.key, &other)),
+        };
+        if removed > 0 {
+            self.announce(super::coherence::Named::Keys(&[key.render()]))
+                .await;
         }
+        Ok(removed)
     }
 
     /// The fields of the live in-process value under `key`, with its expiry.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Cache;
+use super::coherence::Named;
 use crate::codec::Codec;
 use crate::error::Error;
 use crate::key::CacheKey;
@@ -54,6 +55,7 @@ impl Cache {
     pub async fn insert_many<K: CacheKey>(&self, entries: Vec<(K, K::Value)>) {
         let ns = self.inner.stats.namespace(K::NAMESPACE);
         let mut batch = Vec::with_capacity(entries.len());
+        let mut announced = Vec::new();
         for (key, value) in entries {
             let value = Arc::new(value);
             let ttl = K::POLICY.entry_ttl(fastrand::f64());
@@ -62,6 +64,9 @@ impl Cache {
             self.write_near(key.clone(), Some(value.clone()), ttl, &tags);
             if self.inner.far.is_none() {
                 continue;
+            }
+            if self.is_coherent() {
+                announced.push(key.render());
             }
             if <K::Codec as Codec<K::Value>>::HASH || !tags.is_empty() {
                 let _ = self.write_far(&key, &value, ttl, &tags).await;
@@ -79,6 +84,9 @@ impl Cache {
                 .far_call(ns, "SET batch", far.store.set_many(&batch))
                 .await;
         }
+        if !announced.is_empty() {
+            self.announce(Named::Keys(&announced)).await;
+        }
     }
 
     /// Writes a new value to every tier, counting the insert: in process first, then the far
@@ -94,7 +102,11 @@ impl Cache {
         let ns = self.inner.stats.namespace(K::NAMESPACE);
         self.inner.stats.incr(ns, Counter::Insert);
         self.write_near(key.clone(), Some(value.clone()), ttl, &tags);
-        self.write_far(&key, &value, ttl, &tags).await
+        let written = self.write_far(&key, &value, ttl, &tags).await;
+        if written.is_ok() && self.is_coherent() {
+            self.announce(Named::Keys(&[key.render()])).await;
+        }
+        written
     }
 
     /// Keeps a loaded value, or a loader's "not found" when `value` is `None`, in process,

@@ -19,6 +19,7 @@ use std::sync::Arc;
 pub(crate) use table::MAX_KEY_TYPES;
 use table::TypeTable;
 pub(crate) use typed::TypedValue;
+use typed::rendered_hash;
 use typed::{ErasedStore, TypedStore};
 
 use crate::key::{CacheKey, KeyPrefix};
@@ -73,14 +74,20 @@ pub(crate) struct NearStore {
     table: TypeTable,
     stats: Arc<StatsTable>,
     bound: Bound,
+    /// Whether each store files its keys by their rendered form too.
+    indexed: bool,
 }
 
 impl NearStore {
-    pub(crate) fn new(bound: Bound, stats: Arc<StatsTable>) -> Self {
+    /// The tier within `bound`; with `indexed`, entries can be removed by their rendered key
+    /// ([`remove_rendered`](Self::remove_rendered)), at the cost of a rendering and an index
+    /// entry per write.
+    pub(crate) fn new(bound: Bound, stats: Arc<StatsTable>, indexed: bool) -> Self {
         Self {
             table: TypeTable::new(),
             stats,
             bound,
+            indexed,
         }
     }
 
@@ -111,10 +118,11 @@ impl NearStore {
     fn typed_or_create<K: CacheKey>(&self) -> Option<&TypedStore<K>> {
         let bound = self.bound;
         let stats = &self.stats;
+        let indexed = self.indexed;
         let store = self.table.get_or_register(
             |types| {
                 let namespace = stats.namespace(K::NAMESPACE);
-                TypedStore::<K>::new(bound.share(types, None), stats.clone(), namespace)
+                TypedStore::<K>::new(bound.share(types, None), stats.clone(), namespace, indexed)
             },
             |stores| {
                 for store in stores {
@@ -170,6 +178,18 @@ impl NearStore {
             .iter()
             .filter(|store| store.may_hold(prefix))
             .map(|store| store.remove_prefix(prefix, &self.stats))
+            .sum()
+    }
+
+    /// Removes the entry whose rendered key is `rendered`, of whichever key type; returns
+    /// how many (0 or 1). Finds it only in a store built with an index
+    /// ([`new`](Self::new)'s `indexed`).
+    pub(crate) fn remove_rendered(&self, rendered: &str) -> u64 {
+        let hash = rendered_hash(rendered);
+        self.table
+            .stores()
+            .iter()
+            .map(|store| store.remove_rendered(hash, &self.stats))
             .sum()
     }
 

@@ -4,9 +4,11 @@
 //! the slot and the value's reference count and nothing else: no string is built, no box is
 //! followed, nothing is decoded.
 
-use std::cell::Cell;
-use std::sync::Arc;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use quick_cache::sync::Cache as QuickCache;
 use quick_cache::{DefaultHashBuilder, Lifecycle, OptionsBuilder, Weighter};
@@ -186,18 +188,70 @@ impl<K, V> Weighter<K, TypedValue<V>> for EntryWeighter {
     }
 }
 
-/// Counts evictions in the store's namespace.
-#[derive(Clone)]
-struct CountEvictions {
-    stats: Arc<StatsTable>,
-    namespace: NamespaceId,
+/// The hash of a rendered key, as the [`Index`] files it (the same in every store of a
+/// process, and never sent anywhere).
+pub(crate) fn rendered_hash(rendered: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    rendered.hash(&mut hasher);
+    hasher.finish()
 }
 
-impl<K, V> Lifecycle<K, TypedValue<V>> for CountEvictions {
+/// The typed keys of a store by the hash of their rendered form, for removing an entry named
+/// by its rendered key (an invalidation heard from another instance). Kept only in a coherent
+/// cache; an entry may outlive its key's removal from the map, and then names a key that is
+/// no longer there (removing it is a no-op).
+struct Index<K> {
+    keys: Mutex<HashMap<u64, K>>,
+}
+
+impl<K: CacheKey> Index<K> {
+    fn add(&self, key: &K) {
+        let hash = rendered_hash(&key.render());
+        self.lock().insert(hash, key.clone());
+    }
+
+    /// Forgets `key`, if the index still files it.
+    fn forget(&self, key: &K) {
+        self.forget_hash(rendered_hash(&key.render()), key);
+    }
+
+    fn forget_hash(&self, hash: u64, key: &K) {
+        let mut keys = self.lock();
+        if keys.get(&hash) == Some(key) {
+            keys.remove(&hash);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, K>> {
+        self.keys.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Counts evictions in the store's namespace, and forgets evicted keys in the index.
+struct OnEvict<K> {
+    stats: Arc<StatsTable>,
+    namespace: NamespaceId,
+    index: Option<Arc<Index<K>>>,
+}
+
+impl<K> Clone for OnEvict<K> {
+    fn clone(&self) -> Self {
+        Self {
+            stats: self.stats.clone(),
+            namespace: self.namespace,
+            index: self.index.clone(),
+        }
+    }
+}
+
+impl<K: CacheKey, V> Lifecycle<K, TypedValue<V>> for OnEvict<K> {
     type RequestState = ();
 
-    fn on_evict(&self, _: &mut (), _: K, _: TypedValue<V>) {
+    fn on_evict(&self, _: &mut (), key: K, _: TypedValue<V>) {
         self.stats.incr(self.namespace, Counter::Eviction);
+        if let Some(index) = &self.index {
+            index.forget(&key);
+        }
     }
 }
 
@@ -206,7 +260,7 @@ type Map<K> = QuickCache<
     TypedValue<<K as CacheKey>::Value>,
     EntryWeighter,
     DefaultHashBuilder,
-    CountEvictions,
+    OnEvict<K>,
 >;
 
 /// The entries of key type `K`.
@@ -217,16 +271,34 @@ pub(crate) struct TypedStore<K: CacheKey> {
     budget: AtomicU64,
     /// The least weight of an entry in bytes ([`Share::floor`]); 0 when every entry weighs 1.
     floor: AtomicU64,
+    /// Keys by their rendered form, in a coherent cache.
+    index: Option<Arc<Index<K>>>,
 }
 
 impl<K: CacheKey> TypedStore<K> {
-    pub(crate) fn new(share: Share, stats: Arc<StatsTable>, namespace: NamespaceId) -> Self {
+    /// A store within `share`; with `indexed`, keys are also filed by their rendered form, so
+    /// that [`ErasedStore::remove_rendered`] finds them.
+    pub(crate) fn new(
+        share: Share,
+        stats: Arc<StatsTable>,
+        namespace: NamespaceId,
+        indexed: bool,
+    ) -> Self {
         let options = OptionsBuilder::new()
             .estimated_items_capacity(usize::try_from(share.entries).unwrap_or(usize::MAX))
             .weight_capacity(share.capacity())
             .build()
             .expect("quick_cache accepts any non-zero capacities");
-        let lifecycle = CountEvictions { stats, namespace };
+        let index = indexed.then(|| {
+            Arc::new(Index {
+                keys: Mutex::new(HashMap::new()),
+            })
+        });
+        let lifecycle = OnEvict {
+            stats,
+            namespace,
+            index: index.clone(),
+        };
         Self {
             map: QuickCache::with_options(
                 options,
@@ -237,6 +309,7 @@ impl<K: CacheKey> TypedStore<K> {
             namespace,
             budget: AtomicU64::new(0),
             floor: AtomicU64::new(share.floor().unwrap_or(0)),
+            index,
         }
     }
 
@@ -258,17 +331,56 @@ impl<K: CacheKey> TypedStore<K> {
     }
 
     pub(crate) fn insert(&self, key: K, value: TypedValue<K::Value>) {
+        if let Some(index) = &self.index {
+            index.add(&key);
+        }
         self.map.insert(key, value);
     }
 
     /// Removes `key`; returns whether it was there.
     pub(crate) fn remove(&self, key: &K) -> bool {
-        self.map.remove(key).is_some()
+        let removed = self.map.remove(key).is_some();
+        if removed && let Some(index) = &self.index {
+            index.forget(key);
+        }
+        removed
     }
 
     /// Removes `key` only if it still holds the write `seen`.
     pub(crate) fn remove_if_same(&self, key: &K, seen: &TypedValue<K::Value>) -> bool {
-        self.map.remove_if(key, |v| v.same_write(seen)).is_some()
+        let removed = self.map.remove_if(key, |v| v.same_write(seen)).is_some();
+        if removed && let Some(index) = &self.index {
+            index.forget(key);
+        }
+        removed
+    }
+
+    /// Removes the entries `hit` picks, counting each as an invalidation; returns how many.
+    /// Their keys are forgotten by the index after the walk, outside the map's locks.
+    fn remove_where(
+        &self,
+        stats: &StatsTable,
+        hit: impl Fn(&K, &TypedValue<K::Value>) -> bool,
+    ) -> u64 {
+        let removed = Cell::new(0u64);
+        let forgotten = RefCell::new(Vec::new());
+        self.map.retain(|key, value| {
+            let gone = hit(key, value);
+            if gone {
+                removed.set(removed.get() + 1);
+                if self.index.is_some() {
+                    forgotten.borrow_mut().push(key.clone());
+                }
+            }
+            !gone
+        });
+        if let Some(index) = &self.index {
+            for key in forgotten.into_inner() {
+                index.forget(&key);
+            }
+        }
+        stats.add(self.namespace, Counter::Invalidation, removed.get());
+        removed.get()
     }
 }
 
@@ -280,6 +392,9 @@ pub(crate) trait ErasedStore: Send + Sync {
     fn keys_with_prefix(&self, prefix: &KeyPrefix, now: u64, out: &mut Vec<String>);
     /// Removes the entries written with `tag`, counting each; returns how many.
     fn remove_tagged(&self, tag: &str, stats: &StatsTable) -> u64;
+    /// Removes the entry whose rendered key has the [`rendered_hash`] `hash`, counting it;
+    /// returns how many (0 or 1; always 0 in a store without an index).
+    fn remove_rendered(&self, hash: u64, stats: &StatsTable) -> u64;
     /// Whether any key of this type can be in `prefix`.
     fn may_hold(&self, prefix: &KeyPrefix) -> bool;
     /// The key type's own byte budget, if it has one.
@@ -293,16 +408,22 @@ pub(crate) trait ErasedStore: Send + Sync {
 
 impl<K: CacheKey> ErasedStore for TypedStore<K> {
     fn remove_prefix(&self, prefix: &KeyPrefix, stats: &StatsTable) -> u64 {
-        let removed = Cell::new(0u64);
-        self.map.retain(|key, _| {
-            let hit = prefix.matches(&key.render());
-            if hit {
-                removed.set(removed.get() + 1);
-            }
-            !hit
-        });
-        stats.add(self.namespace, Counter::Invalidation, removed.get());
-        removed.get()
+        self.remove_where(stats, |key, _| prefix.matches(&key.render()))
+    }
+
+    fn remove_rendered(&self, hash: u64, stats: &StatsTable) -> u64 {
+        let Some(index) = &self.index else {
+            return 0;
+        };
+        let Some(key) = index.lock().get(&hash).cloned() else {
+            return 0;
+        };
+        index.forget_hash(hash, &key);
+        let removed = self.map.remove(&key).is_some();
+        if removed {
+            stats.incr(self.namespace, Counter::Invalidation);
+        }
+        u64::from(removed)
     }
 
     fn keys_with_prefix(&self, prefix: &KeyPrefix, now: u64, out: &mut Vec<String>) {
@@ -317,16 +438,7 @@ impl<K: CacheKey> ErasedStore for TypedStore<K> {
     }
 
     fn remove_tagged(&self, tag: &str, stats: &StatsTable) -> u64 {
-        let removed = Cell::new(0u64);
-        self.map.retain(|_, value| {
-            let hit = value.tags().iter().any(|t| t == tag);
-            if hit {
-                removed.set(removed.get() + 1);
-            }
-            !hit
-        });
-        stats.add(self.namespace, Counter::Invalidation, removed.get());
-        removed.get()
+        self.remove_where(stats, |_, value| value.tags().iter().any(|t| t == tag))
     }
 
     fn may_hold(&self, prefix: &KeyPrefix) -> bool {
@@ -357,6 +469,9 @@ impl<K: CacheKey> ErasedStore for TypedStore<K> {
 
     fn clear(&self) {
         self.map.clear();
+        if let Some(index) = &self.index {
+            index.lock().clear();
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use super::{Store, StoreEntry};
+use super::{Store, StoreEntry, TagRemoval};
 use crate::error::Error;
 use crate::key::{KeyPrefix, escape_segment, unescape_segment};
 
@@ -59,10 +59,14 @@ pub(super) async fn set_tagged<S: Store + ?Sized>(
     store.set(key, value, ttl).await
 }
 
-pub(super) async fn invalidate_tag<S: Store + ?Sized>(store: &S, tag: &str) -> Result<u64, Error> {
+pub(super) async fn invalidate_tag<S: Store + ?Sized>(
+    store: &S,
+    tag: &str,
+) -> Result<TagRemoval, Error> {
     let prefix = KeyPrefix::raw(tag_prefix(tag), "(tags)");
     let markers = keys(store, &prefix).await?;
     let mut removed = 0;
+    let mut named = Vec::new();
     for markers in markers.chunks(PAGE) {
         let entries: Vec<String> = markers
             .iter()
@@ -70,8 +74,9 @@ pub(super) async fn invalidate_tag<S: Store + ?Sized>(store: &S, tag: &str) -> R
             .collect();
         removed += store.delete(&entries).await?;
         store.delete(markers).await?;
+        named.extend(entries);
     }
-    Ok(removed)
+    Ok(TagRemoval::new(removed, named))
 }
 
 pub(super) async fn set_hash<S: Store + ?Sized>(

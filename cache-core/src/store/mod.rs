@@ -82,6 +82,7 @@
 pub(crate) mod breaker;
 mod coordination;
 mod emulated;
+mod invalidations;
 pub(crate) mod policy;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -93,6 +94,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 pub use coordination::{Coordination, WindowCount};
+pub use invalidations::{Invalidations, Subscription};
 pub use structures::{Op, Reply, Structures};
 
 use crate::error::Error;
@@ -117,6 +119,24 @@ impl StoreEntry {
     /// An entry of `value` under `key`, living `ttl`.
     pub fn new(key: String, value: Vec<u8>, ttl: Option<Duration>) -> Self {
         Self { key, value, ttl }
+    }
+}
+
+/// What a [`Store::invalidate_tag`] removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TagRemoval {
+    /// How many of the tag's keys existed and were removed.
+    pub removed: u64,
+    /// The keys the tag named (removed, or already gone), so that other instances can drop
+    /// their in-process copies of them.
+    pub keys: Vec<String>,
+}
+
+impl TagRemoval {
+    /// `removed` of the tag's `keys` existed.
+    pub fn new(removed: u64, keys: Vec<String>) -> Self {
+        Self { removed, keys }
     }
 }
 
@@ -196,8 +216,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     }
 
     /// Removes every key recorded under `tag`, and the record; returns how many keys were
-    /// removed. Provided: scans the tag's marker keys in pages and deletes page by page.
-    fn invalidate_tag<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, u64> {
+    /// removed, and which. Provided: scans the tag's marker keys in pages and deletes page by
+    /// page.
+    fn invalidate_tag<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, TagRemoval> {
         Box::pin(emulated::invalidate_tag(self, tag))
     }
 
@@ -238,6 +259,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Sets, sorted sets, lists, single hash fields and batches of different operations, when
     /// the store offers them; `None` by default.
     fn structures(&self) -> Option<&dyn Structures> {
+        None
+    }
+
+    /// The channel on which instances sharing the store tell each other what they wrote or
+    /// invalidated, for [`CacheBuilder::coherent`](crate::CacheBuilder::coherent); `None` by
+    /// default.
+    fn invalidations(&self) -> Option<&dyn Invalidations> {
         None
     }
 

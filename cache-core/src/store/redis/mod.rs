@@ -26,6 +26,7 @@
 
 mod connection;
 mod coordination;
+mod invalidations;
 mod options;
 mod scripts;
 mod store;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{RedisStore, millis, tag_index};
 use crate::key::KeyPrefix;
-use crate::store::{Coordination, ScanPage, Store, StoreEntry, StoreFuture};
+use crate::store::{Coordination, ScanPage, Store, StoreEntry, StoreFuture, TagRemoval};
 
 impl Store for RedisStore {
     fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
@@ -35,6 +35,10 @@ impl Store for RedisStore {
     }
 
     fn structures(&self) -> Option<&dyn crate::store::Structures> {
+        Some(self)
+    }
+
+    fn invalidations(&self) -> Option<&dyn crate::store::Invalidations> {
         Some(self)
     }
 
@@ -137,7 +141,7 @@ impl Store for RedisStore {
         })
     }
 
-    fn invalidate_tag<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, u64> {
+    fn invalidate_tag<'a>(&'a self, tag: &'a str) -> StoreFuture<'a, TagRemoval> {
         Box::pin(async move {
             // Page by page, so that no command holds the server for a large tag; each page is
             // removed from the index once its keys are gone. Members written during the walk
@@ -147,6 +151,7 @@ impl Store for RedisStore {
             let page = self.inner.options.scan_batch;
             let held: u64 = self.invoke(self.inner.prune_tag.key(&index)).await?;
             let mut removed = 0;
+            let mut named = Vec::new();
             for _ in 0..held.div_ceil(page as u64).max(1) {
                 let members: Vec<String> = self
                     .query(redis::cmd("ZRANGE").arg(&index).arg(0).arg(page - 1))
@@ -159,8 +164,9 @@ impl Store for RedisStore {
                 let _: u64 = self
                     .query(redis::cmd("ZREM").arg(&index).arg(&members))
                     .await?;
+                named.extend(members);
             }
-            Ok(removed)
+            Ok(TagRemoval::new(removed, named))
         })
     }
 
