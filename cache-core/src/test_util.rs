@@ -412,3 +412,127 @@ impl Drop for RedisServer {
         }
     }
 }
+
+/// A private Redis Cluster: three (or more) masters without replicas, each a
+/// [`RedisServer`] with cluster mode on, joined with `redis-cli --cluster create` and ready
+/// (`cluster_state:ok` on every node) when [`start`](Self::start) returns. Stopped, and its
+/// node files removed, when dropped.
+///
+/// Needs `redis-cli` beside `redis-server` (Debian's `redis-server` package brings it).
+#[derive(Debug)]
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+    files: Vec<PathBuf>,
+}
+
+impl RedisCluster {
+    /// Starts a cluster of three masters.
+    ///
+    /// # Errors
+    ///
+    /// When a server does not start, `redis-cli` cannot join them, or the cluster is not
+    /// ready within twenty seconds.
+    pub fn start() -> io::Result<Self> {
+        Self::with_masters(3)
+    }
+
+    /// Starts a cluster of `masters` masters (at least three, as Redis requires).
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start), and for fewer than three masters.
+    pub fn with_masters(masters: usize) -> io::Result<Self> {
+        if masters < 3 {
+            return Err(io::Error::other(
+                "a Redis Cluster needs at least three masters",
+            ));
+        }
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let mut cluster = Self {
+            nodes: Vec::with_capacity(masters),
+            files: Vec::with_capacity(masters),
+        };
+        for _ in 0..masters {
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let file = format!("cache-core-nodes-{}-{n}.conf", std::process::id());
+            cluster.files.push(std::env::temp_dir().join(&file));
+            let node = RedisServer::builder()
+                .config("cluster-enabled", "yes")
+                .config("cluster-config-file", &file)
+                .config("cluster-node-timeout", "2000")
+                .start()?;
+            cluster.nodes.push(node);
+        }
+        let addresses: Vec<String> = cluster
+            .nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port()))
+            .collect();
+        let created = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot run redis-cli: {e}")))?;
+        if !created.status.success() {
+            return Err(io::Error::other(format!(
+                "redis-cli --cluster create failed: {}",
+                String::from_utf8_lossy(&created.stderr)
+            )));
+        }
+        cluster.wait_ready(Duration::from_secs(20))?;
+        Ok(cluster)
+    }
+
+    /// Waits until every node reports `cluster_state:ok`.
+    fn wait_ready(&self, within: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + within;
+        loop {
+            let ready = self.nodes.iter().all(|node| {
+                Command::new("redis-cli")
+                    .args(["-p", &node.port().to_string(), "cluster", "info"])
+                    .stdin(Stdio::null())
+                    .stderr(Stdio::null())
+                    .output()
+                    .is_ok_and(|out| {
+                        String::from_utf8_lossy(&out.stdout).contains("cluster_state:ok")
+                    })
+            });
+            if ready {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(io::Error::other("the cluster did not become ready"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The URL of every node, for a cluster client's seed list.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .map(|node| format!("redis://127.0.0.1:{}", node.port()))
+            .collect()
+    }
+
+    /// The nodes, to stop or restart one (a master killed mid-test).
+    pub fn nodes_mut(&mut self) -> &mut [RedisServer] {
+        &mut self.nodes
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            node.stop();
+        }
+        for file in &self.files {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
