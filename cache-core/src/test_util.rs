@@ -413,6 +413,48 @@ impl Drop for RedisServer {
     }
 }
 
+/// A plain redis-rs connection to `url`, for a test to look at Redis as any other client
+/// does.
+///
+/// # Errors
+///
+/// The connection error.
+pub async fn connect(url: &str) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    redis::Client::open(url)?
+        .get_multiplexed_async_connection()
+        .await
+}
+
+/// Waits, up to `within`, until `caches` coherent caches listen for invalidations on the
+/// Redis at `url` (see [`CacheBuilder::coherent`](crate::CacheBuilder::coherent)), and a little
+/// longer for each to empty its in-process tier once, as it does on subscribing.
+///
+/// # Errors
+///
+/// A connection error, or a timeout when fewer caches listen by then.
+pub async fn wait_for_coherent_caches(url: &str, caches: u64, within: Duration) -> io::Result<()> {
+    let mut conn = connect(url).await.map_err(io::Error::other)?;
+    let deadline = Instant::now() + within;
+    loop {
+        let (_, listening): (String, u64) = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(crate::store::redis::INVALIDATION_CHANNEL)
+            .query_async(&mut conn)
+            .await
+            .map_err(io::Error::other)?;
+        if listening >= caches {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(io::Error::other(format!(
+                "{listening} of {caches} coherent caches listen after {within:?}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// A private Redis Cluster: three (or more) masters without replicas, each a
 /// [`RedisServer`] with cluster mode on, joined with `redis-cli --cluster create` and ready
 /// (`cluster_state:ok` on every node) when [`start`](Self::start) returns. Stopped, and its

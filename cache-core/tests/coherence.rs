@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cache_core::store::redis::RedisStore;
-use cache_core::test_util::RedisServer;
+use cache_core::test_util::{RedisServer, wait_for_coherent_caches};
 use cache_core::{Cache, CacheKey, KeyPrefix, cache_evict};
 
 /// A profile, tagged with its merchant.
@@ -31,28 +31,11 @@ async fn instance(url: &str, coherent: bool) -> Cache {
         .unwrap()
 }
 
-/// Waits until `n` connections listen on the invalidation channel, and a little more for
-/// their listeners to empty their tiers once, as they do on subscribing.
-async fn listening(url: &str, n: i64) {
-    let mut conn = redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
+/// Waits until `n` caches listen on the invalidation channel.
+async fn listening(url: &str, n: u64) {
+    wait_for_coherent_caches(url, n, Duration::from_secs(2))
         .await
         .unwrap();
-    for _ in 0..200 {
-        let (_, count): (String, i64) = redis::cmd("PUBSUB")
-            .arg("NUMSUB")
-            .arg("cache-core:invalidations")
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        if count >= n {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{n} listeners never subscribed");
 }
 
 /// Whether `cache` drops its in-process copy of `key` within a second.

@@ -10,7 +10,7 @@ use cache_core::ErrorKind;
 use cache_core::codec::{Json, Text};
 use cache_core::store::redis::{ConnectionMode, RedisOptions, RedisStore};
 use cache_core::store::{Coordination, ScanPage, Store, StoreFuture};
-use cache_core::test_util::RedisServer;
+use cache_core::test_util::{RedisServer, connect};
 use cache_core::{Cache, CacheKey, KeyPrefix};
 use serde::{Deserialize, Serialize};
 
@@ -41,14 +41,6 @@ struct RateLimit(String);
 #[cache(key = "lock:withdraw:{0}", namespace = "lock", ttl = "10s", value = (), codec = Json)]
 struct WithdrawLock(u64);
 
-async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
-}
-
 async fn redis_cache(url: &str) -> Cache {
     let store = RedisStore::connect(url).await.unwrap();
     Cache::builder().far(store).build().unwrap()
@@ -71,7 +63,7 @@ async fn instances_share_entries_through_redis_in_a_python_layout() {
     a.insert(key.clone(), session(7)).await;
 
     // Written exactly as a Python service reads it: JSON under `session:<token>`, 24 h TTL.
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let text: String = redis::cmd("GET")
         .arg("session:tok-1")
         .query_async(&mut conn)
@@ -108,7 +100,7 @@ async fn callers_that_share_one_far_hit_count_as_hits() {
     // Another instance, empty in process. Redis holds every command for a while, so that the
     // callers pile up behind the first one's read.
     let reader = redis_cache(&url).await;
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let _: () = redis::cmd("CLIENT")
         .arg("PAUSE")
         .arg(300)
@@ -142,7 +134,7 @@ async fn callers_that_share_one_far_hit_count_as_hits() {
 #[tokio::test]
 async fn python_written_values_are_read() {
     let (url, _server) = RedisServer::url_or_start().unwrap();
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let _: () = redis::cmd("SET")
         .arg("session:py")
         .arg(r#"{"user_id": 9, "email": "p@y.org", "role": "admin"}"#)
@@ -179,7 +171,7 @@ async fn get_many_and_insert_many_use_one_round_trip_each() {
 #[tokio::test]
 async fn undecodable_entries_are_misses_and_are_deleted() {
     let (url, _server) = RedisServer::url_or_start().unwrap();
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     for (key, bytes) in [
         ("session:garbage", &b"\xff\x00not json"[..]),
         ("session:truncated", &br#"{"user_id": 7, "ema"#[..]),
@@ -234,7 +226,7 @@ async fn prefix_delete_scans_and_unlinks_in_batches() {
         .exclude(&Token(8));
     assert_eq!(cache.keys(&tokens).await.unwrap().len(), 19_998);
     assert_eq!(cache.invalidate_prefix(&tokens).await.unwrap(), 19_998);
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let size: i64 = redis::cmd("DBSIZE").query_async(&mut conn).await.unwrap();
     assert_eq!(size, 3, "two excluded tokens and the session remain");
     let left = cache
@@ -300,7 +292,7 @@ async fn concurrent_increments_set_exactly_one_ttl() {
     );
 
     // A counter an older writer left without TTL gets one on the next increment.
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let _: () = redis::cmd("SET")
         .arg("rate_limit:legacy")
         .arg(5)
@@ -514,7 +506,7 @@ async fn redis_down_means_misses_and_the_origin_then_hits_again() {
 /// Run twice as a child process by the test below (the environment variable says so).
 async fn flight_child(url: &str) {
     let cache = redis_cache(url).await;
-    let mut conn = raw(url).await;
+    let mut conn = connect(url).await.unwrap();
     let value = cache
         .get_with(&Token(99), async {
             let _: i64 = redis::cmd("INCR")
@@ -564,7 +556,7 @@ async fn two_processes_missing_one_key_run_the_loader_once() {
             .expect("the child printed its value");
         values.push(value.to_owned());
     }
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let calls: i64 = redis::cmd("GET")
         .arg("origin_calls")
         .query_async(&mut conn)
@@ -586,7 +578,7 @@ async fn two_processes_missing_one_key_run_the_loader_once() {
 #[tokio::test]
 async fn a_wrong_type_under_a_key_is_a_miss_not_an_error() {
     let (url, _server) = RedisServer::url_or_start().unwrap();
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let _: () = redis::cmd("HSET")
         .arg("fba:token:1")
         .arg("f")
@@ -622,7 +614,7 @@ async fn a_slow_redis_is_bounded_by_the_command_timeout() {
     let sleeper = tokio::spawn({
         let url = url.clone();
         async move {
-            let mut conn = raw(&url).await;
+            let mut conn = connect(&url).await.unwrap();
             // This client times out too; only the server's stall matters.
             let _ = redis::cmd("DEBUG")
                 .arg("SLEEP")
@@ -689,7 +681,7 @@ async fn a_tag_removes_its_keys_in_every_instance_and_its_index() {
     assert!(b.get(&MerchantKey("flipkart".into())).await.is_some());
     assert!(b.get(&MerchantKey("untagged".into())).await.is_some());
 
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let index: i64 = redis::cmd("EXISTS")
         .arg("cache-core:tag:merchant%3A42")
         .query_async(&mut conn)
@@ -711,7 +703,7 @@ async fn tag_indexes_shed_expired_members_and_expire_with_the_last() {
     for i in 0..100 {
         cache.insert_tagged(Flash(i), "v".into(), &["burst"]).await;
     }
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let index = "cache-core:tag:burst";
     let members: i64 = redis::cmd("ZCARD")
         .arg(index)
@@ -788,7 +780,7 @@ const ACCOUNT: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 #[tokio::test]
 async fn hashes_are_shared_field_by_field_with_python() {
     let (url, _server) = RedisServer::url_or_start().unwrap();
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     // What the Python service writes: hmset(f"{network}:{address}", {...}).
     let _: () = redis::cmd("HSET")
         .arg(format!("polkadot:{ACCOUNT}"))
@@ -1002,7 +994,7 @@ async fn tls_urls_with_auth_are_served_and_verified() {
 }
 
 async fn pings(url: &str) -> u64 {
-    let mut conn = raw(url).await;
+    let mut conn = connect(url).await.unwrap();
     let info: String = redis::cmd("INFO")
         .arg("commandstats")
         .query_async(&mut conn)
@@ -1119,7 +1111,7 @@ async fn a_tag_removes_hash_shaped_entries_in_every_instance() {
         .await;
     a.insert(media("matrix"), state.clone()).await;
 
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let ttl: i64 = redis::cmd("PTTL")
         .arg(format!("polkadot:{ACCOUNT}:discord"))
         .query_async(&mut conn)
@@ -1289,7 +1281,7 @@ async fn an_invalidation_the_far_tier_missed_is_retried_until_it_lands() {
     let (one, two) = (SessionKey("logout-1".into()), SessionKey("logout-2".into()));
     cache.insert(one.clone(), session(1)).await;
     cache.insert(two.clone(), session(2)).await;
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     // Writes stall for a second: the first UNLINK times out, the second meets an open breaker.
     let _: () = redis::cmd("CLIENT")
         .arg("PAUSE")
@@ -1334,7 +1326,7 @@ async fn a_demoted_primary_is_a_connection_error_and_the_connection_is_replaced(
         };
         let before = client_id().await;
         // A failover demotes the node this store reaches: writes answer READONLY.
-        let mut admin = raw(&node.url()).await;
+        let mut admin = connect(&node.url()).await.unwrap();
         let _: () = redis::cmd("REPLICAOF")
             .arg("127.0.0.1")
             .arg(primary.port())

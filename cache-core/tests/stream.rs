@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use cache_core::store::redis::RedisStore;
 use cache_core::stream::{Delivery, Invalidation, Report, StartFrom, Stream};
-use cache_core::test_util::RedisServer;
+use cache_core::test_util::{RedisServer, connect};
 use cache_core::{Cache, CacheKey, KeyPrefix};
 use redis::AsyncCommands;
 use redis::streams::StreamRangeReply;
@@ -34,6 +34,22 @@ fn verified(n: u64) -> Verified {
     }
 }
 
+/// What a [`recording`] handler was handed: each message with its delivery count.
+type Seen = Arc<Mutex<Vec<(Verified, u64)>>>;
+
+/// A handler that keeps each message it is handed in `seen`, and succeeds.
+fn recording(
+    seen: &Seen,
+) -> impl FnMut(Delivery<Verified>) -> std::future::Ready<Result<(), String>> {
+    let seen = seen.clone();
+    move |delivery| {
+        seen.lock()
+            .unwrap()
+            .push((delivery.message, delivery.deliveries));
+        std::future::ready(Ok(()))
+    }
+}
+
 /// A stream name of its own for each test, so tests can share one Redis (`REDIS_URL`).
 fn unique(name: &str) -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -42,14 +58,6 @@ fn unique(name: &str) -> String {
         .unwrap()
         .as_nanos();
     format!("t:{nanos}:{}:{name}", NEXT.fetch_add(1, Ordering::Relaxed))
-}
-
-async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
 }
 
 async fn entries(conn: &mut redis::aio::MultiplexedConnection, stream: &str) -> StreamRangeReply {
@@ -97,7 +105,7 @@ async fn published_messages_are_flat_fields_handled_once_and_acknowledged() {
     assert_eq!(stream.len().await.unwrap(), 3);
 
     // Another client sees one field per struct field, as text.
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let written = entries(&mut conn, stream.name()).await;
     assert_eq!(field(&written.ids[1], "user_wallet"), "5Grw1");
     assert_eq!(field(&written.ids[1], "verified_at"), "1700000001");
@@ -106,21 +114,7 @@ async fn published_messages_are_flat_fields_handled_once_and_acknowledged() {
         .consumer("attestation_processors", "rust_processor_1")
         .block(Duration::from_millis(20));
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let report = poll_until(
-        &mut consumer,
-        5,
-        |delivery| {
-            let seen = seen.clone();
-            async move {
-                seen.lock()
-                    .unwrap()
-                    .push((delivery.message, delivery.deliveries));
-                Ok(())
-            }
-        },
-        |total| total.acked == 3,
-    )
-    .await;
+    let report = poll_until(&mut consumer, 5, recording(&seen), |total| total.acked == 3).await;
     assert_eq!(
         report,
         Report {
@@ -171,7 +165,7 @@ async fn a_failing_message_is_retried_then_moved_to_the_dead_letter_stream() {
     assert_eq!(*deliveries.lock().unwrap(), vec![1, 2, 3]);
     assert_eq!(consumer.pending().await.unwrap(), 0);
 
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let dead = entries(&mut conn, &format!("{}:dead", stream.name())).await;
     assert_eq!(dead.ids.len(), 1);
     let entry = &dead.ids[0];
@@ -187,7 +181,7 @@ async fn undecodable_messages_go_to_the_dead_letter_stream_without_the_handler()
     let store = RedisStore::connect(&url).await.unwrap();
     let name = unique("verifications");
     let stream = Stream::<Verified>::new(&store, &name).unwrap();
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     // A field of the wrong type, a missing field, a value that is not UTF-8.
     let _: String = redis::cmd("XADD")
         .arg(&name)
@@ -284,21 +278,7 @@ async fn a_dead_consumers_message_is_claimed_and_handled_by_another() {
         .claim_idle(Duration::from_millis(100));
     assert_eq!(second.pending().await.unwrap(), 1);
     let seen = Arc::new(Mutex::new(Vec::new()));
-    poll_until(
-        &mut second,
-        100,
-        |delivery| {
-            let seen = seen.clone();
-            async move {
-                seen.lock()
-                    .unwrap()
-                    .push((delivery.message, delivery.deliveries));
-                Ok(())
-            }
-        },
-        |total| total.acked == 1,
-    )
-    .await;
+    poll_until(&mut second, 100, recording(&seen), |total| total.acked == 1).await;
     assert_eq!(*seen.lock().unwrap(), vec![(verified(3), 2)]);
     assert_eq!(second.pending().await.unwrap(), 0);
 }
@@ -325,7 +305,7 @@ async fn a_restarted_consumer_first_finishes_its_own_pending_messages() {
     drop(before);
 
     // Deleted from the stream while pending: acknowledged without a handler call.
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let written = entries(&mut conn, stream.name()).await;
     let _: u64 = conn
         .xdel(stream.name(), &[&written.ids[0].id])
@@ -334,18 +314,7 @@ async fn a_restarted_consumer_first_finishes_its_own_pending_messages() {
 
     let mut after = consumer();
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let report = after
-        .poll(|delivery| {
-            let seen = seen.clone();
-            async move {
-                seen.lock()
-                    .unwrap()
-                    .push((delivery.message, delivery.deliveries));
-                Ok::<(), String>(())
-            }
-        })
-        .await
-        .unwrap();
+    let report = after.poll(recording(&seen)).await.unwrap();
     assert_eq!(report.acked, 1);
     assert_eq!(*seen.lock().unwrap(), vec![(verified(2), 2)]);
     assert_eq!(after.pending().await.unwrap(), 0);
@@ -371,7 +340,7 @@ async fn a_new_group_starts_where_it_is_told() {
     assert_eq!(only_new.poll(ok).await.unwrap().acked, 1);
 
     // A group deleted under a running consumer is created again.
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let _: () = redis::cmd("XGROUP")
         .arg("DESTROY")
         .arg(stream.name())
@@ -468,7 +437,7 @@ async fn invalidation_messages_remove_keys_tags_and_prefixes_from_both_tiers() {
     let name = unique("cache-invalidations");
     let stream = Stream::<Invalidation>::new(&store, &name).unwrap();
     // Written by another service, field by field.
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let tea = merchant("tea").render();
     let _: String = conn
         .xadd(&name, "*", &[("key", tea.as_str())])
@@ -492,7 +461,7 @@ async fn invalidation_messages_remove_keys_tags_and_prefixes_from_both_tiers() {
     let watcher = {
         let stream = stream.clone();
         tokio::spawn(async move {
-            let mut conn = raw(&url).await;
+            let mut conn = connect(&url).await.unwrap();
             loop {
                 // The refused messages are the last ones: once both are buried, all is done.
                 let dead: u64 = conn.xlen(format!("{}:dead", stream.name())).await.unwrap();
@@ -623,22 +592,16 @@ async fn messages_from_python_are_consumed_and_a_killed_python_consumers_message
         .block(Duration::from_millis(20))
         .claim_idle(Duration::from_millis(100));
     let seen = Arc::new(Mutex::new(Vec::new()));
-    poll_until(
-        &mut consumer,
-        100,
-        |delivery| {
-            let seen = seen.clone();
-            async move {
-                seen.lock()
-                    .unwrap()
-                    .push((delivery.message.user_wallet, delivery.deliveries));
-                Ok(())
-            }
-        },
-        |total| total.acked == 3,
-    )
+    poll_until(&mut consumer, 100, recording(&seen), |total| {
+        total.acked == 3
+    })
     .await;
-    let mut seen = seen.lock().unwrap().clone();
+    let mut seen: Vec<(String, u64)> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(message, deliveries)| (message.user_wallet.clone(), *deliveries))
+        .collect();
     seen.sort();
     assert_eq!(
         seen,

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use cache_core::codec::{Fields, Json, Text};
 use cache_core::store::redis::RedisStore;
-use cache_core::test_util::RedisServer;
+use cache_core::test_util::{RedisServer, connect};
 use cache_core::{Attempts, Cache, CacheKey, ErrorKind, Worked};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
@@ -76,14 +76,6 @@ struct Video(String, u64);
 async fn redis_cache(url: &str) -> Cache {
     let store = RedisStore::connect(url).await.unwrap();
     Cache::builder().far(store).build().unwrap()
-}
-
-async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
 }
 
 /// A name of its own for each run, so that runs sharing a `REDIS_URL` server never meet.
@@ -340,7 +332,7 @@ async fn structures_on_redis_as_other_clients_see_them() {
     daily_counters_and_pipelines(&cache, &run).await;
     hash_fields_exists_and_expire(&cache, &run).await;
 
-    let mut redis = raw(&url).await;
+    let mut redis = connect(&url).await.unwrap();
     let viewers = format!("t:{run}:offer:42:viewers");
     assert_eq!(redis.scard::<_, u64>(&viewers).await.unwrap(), 2);
     let ttl: i64 = redis.ttl(&viewers).await.unwrap();
@@ -430,7 +422,7 @@ async fn a_pipeline_is_one_round_trip_on_redis() {
     let (url, _server) = RedisServer::url_or_start().unwrap();
     let cache = redis_cache(&url).await;
     let run = run_name("pipeline");
-    let mut redis = raw(&url).await;
+    let mut redis = connect(&url).await.unwrap();
     let before: String = redis::cmd("INFO")
         .arg("stats")
         .query_async(&mut redis)

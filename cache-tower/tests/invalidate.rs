@@ -403,24 +403,9 @@ async fn a_mutation_on_one_instance_removes_the_other_instances_copies() {
     };
     let (app_a, app_b) = (app(a.clone()), app(b.clone()));
     // Both listen before anything is cached.
-    let mut conn = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
+    cache_core::test_util::wait_for_coherent_caches(&url, 2, Duration::from_secs(2))
         .await
         .unwrap();
-    loop {
-        let (_, n): (String, i64) = redis::cmd("PUBSUB")
-            .arg("NUMSUB")
-            .arg("cache-core:invalidations")
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        if n >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(50)).await;
 
     let key = MerchantKey {
         slug: "coffee".into(),

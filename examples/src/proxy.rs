@@ -12,6 +12,7 @@ use cache_core::Cache;
 use cache_core::store::redis::RedisStore;
 use cache_tower::ResponseCache;
 use cache_tower::body::ResponseBody;
+use cache_tower::response_cache::remove_hop_by_hop;
 use http::header::HOST;
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Request, Response, StatusCode, Uri};
@@ -58,39 +59,6 @@ impl Forward {
     }
 }
 
-/// The fields that describe one connection, not the message (RFC 9110 section 7.6.1): a
-/// proxy drops them, and the fields a `Connection` header names, in both directions. Passed
-/// on, an origin's `Connection: close` would close the client's connection to the proxy.
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
-
-/// Removes the hop-by-hop fields of `headers`.
-pub fn strip_hop_by_hop(headers: &mut http::HeaderMap) {
-    let named: Vec<String> = headers
-        .get_all(http::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|name| name.trim().to_ascii_lowercase())
-        .filter(|name| !name.is_empty())
-        .collect();
-    for name in HOP_BY_HOP
-        .iter()
-        .copied()
-        .chain(named.iter().map(String::as_str))
-    {
-        headers.remove(name);
-    }
-}
-
 impl Service<Request<Incoming>> for Forward {
     type Response = Response<Incoming>;
     type Error = hyper_util::client::legacy::Error;
@@ -115,11 +83,13 @@ impl Service<Request<Incoming>> for Forward {
         if let Ok(host) = HeaderValue::from_str(self.authority.as_str()) {
             req.headers_mut().insert(HOST, host);
         }
-        strip_hop_by_hop(req.headers_mut());
+        // Fields about one connection stay on it: passed on, an origin's `Connection: close`
+        // would close the client's connection to the proxy.
+        remove_hop_by_hop(req.headers_mut());
         let sent = self.client.request(req);
         Box::pin(async move {
             let mut response = sent.await?;
-            strip_hop_by_hop(response.headers_mut());
+            remove_hop_by_hop(response.headers_mut());
             Ok(response)
         })
     }

@@ -1,17 +1,9 @@
 //! Each service example run end to end on a private `redis-server`: what it says it did, and
 //! what it left in Redis as another client sees it.
 
-use cache_core::test_util::RedisServer;
+use cache_core::test_util::{RedisServer, connect};
 use examples::Narration;
 use redis::AsyncCommands;
-
-async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
-}
 
 /// A private server (each example writes fixed key names, so no two may share one).
 fn server() -> (RedisServer, String) {
@@ -46,7 +38,7 @@ async fn coupon_platform() {
     ] {
         assert_said(&say, line);
     }
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     // The platform's own layout, readable by any client.
     let clicks: i64 = conn.get("offer:102:clicks").await.unwrap();
     assert_eq!(clicks, 3);
@@ -86,7 +78,7 @@ async fn verification_states() {
         ),
     );
     assert_said(&say, "removed on reset: 4");
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     // The other account's state is a hash a Python service reads with HGETALL; the reset
     // account's keys are gone.
     let other = examples::verification_states::OTHER_ACCOUNT;
@@ -116,7 +108,7 @@ async fn video_platform() {
     ] {
         assert_said(&say, line);
     }
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let user: Option<String> = conn.get("user:u1").await.unwrap();
     assert_eq!(user, None, "the deleted user is gone from Redis");
     let trust: Option<String> = conn.get("trust:u1").await.unwrap();
@@ -157,7 +149,7 @@ async fn token_store() {
     ] {
         assert_said(&say, line);
     }
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let captcha_ttl: i64 = conn.ttl("fba:email:captcha:a@example.com").await.unwrap();
     assert!((170..=180).contains(&captcha_ttl), "{captcha_ttl}");
     let lock_ttl: i64 = conn.ttl("fba:user:lock:mallory").await.unwrap();
@@ -176,7 +168,7 @@ async fn token_store_with_a_password_and_a_database() {
     let mut say = Narration::default();
     examples::token_store::run(&url, &mut say).await.unwrap();
     assert_said(&say, "active tokens: 5");
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let in_db2: bool = conn.exists("fba:token:admin").await.unwrap();
     assert!(in_db2);
     let wrong = format!("redis://:wrong@127.0.0.1:{}/2", server.port());
@@ -210,7 +202,7 @@ async fn verification_stream() {
         "{:?}",
         say.lines()
     );
-    let mut conn = raw(&url).await;
+    let mut conn = connect(&url).await.unwrap();
     let groups: Vec<std::collections::HashMap<String, redis::Value>> = redis::cmd("XINFO")
         .arg("GROUPS")
         .arg("verification_stream")

@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use cache_core::store::redis::RedisStore;
-use cache_core::test_util::RedisServer;
+use cache_core::test_util::{RedisServer, wait_for_coherent_caches};
 use cache_core::{Cache, CacheKey};
 
 #[derive(Clone, PartialEq, Eq, Hash, CacheKey)]
@@ -26,28 +26,6 @@ async fn instance(url: &str) -> Cache {
         .coherent(true)
         .build()
         .expect("cache")
-}
-
-/// Waits until `n` connections listen on the channel.
-async fn listening(url: &str, n: i64) {
-    let mut conn = redis::Client::open(url)
-        .expect("url")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis");
-    loop {
-        let (_, count): (String, i64) = redis::cmd("PUBSUB")
-            .arg("NUMSUB")
-            .arg("cache-core:invalidations")
-            .query_async(&mut conn)
-            .await
-            .expect("PUBSUB");
-        if count >= n {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -74,7 +52,9 @@ async fn main() {
         .unwrap_or(2000);
     let (url, _server) = RedisServer::url_or_start().expect("redis-server");
     let (a, b) = (instance(&url).await, instance(&url).await);
-    listening(&url, 2).await;
+    wait_for_coherent_caches(&url, 2, Duration::from_secs(5))
+        .await
+        .expect("both caches listen");
 
     for overwrite in [false, true] {
         let mut latencies = Vec::with_capacity(samples as usize);

@@ -128,8 +128,8 @@ async fn client(
                 }
             });
         }
-        // What the connection carried last, for an error on the next request.
-        let mut previous = String::from("nothing");
+        // The item the connection carried last, for an error on the next request.
+        let mut previous: Option<u64> = None;
         while Instant::now() < until {
             let n = zipf.sample(&mut rng);
             let req = Request::get(format!("/item/{n}"))
@@ -142,7 +142,8 @@ async fn client(
             // mistake (seen after 1 MB bodies) and not an answer of the proxy.
             if let Err(e) = sender.ready().await {
                 counts.error(format!(
-                    "{at} s before the end: the connection closed: {e:?}, after {previous}"
+                    "{at} s before the end: the connection closed: {e:?}, after {}",
+                    carried(previous)
                 ));
                 continue 'connect;
             }
@@ -153,12 +154,7 @@ async fn client(
                         .get("cache-status")
                         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                         .unwrap_or_default();
-                    let length = response
-                        .headers()
-                        .get("content-length")
-                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                        .unwrap_or_else(|| "none".into());
-                    previous = format!("/item/{n}, content-length {length} ({status})");
+                    previous = Some(n);
                     match response.into_body().collect().await {
                         Ok(body) => {
                             let body = body.to_bytes();
@@ -175,7 +171,7 @@ async fn client(
                     }
                 }
                 Ok(response) => Some(format!("/item/{n}: status {}", response.status())),
-                Err(e) => Some(format!("/item/{n}: {e:?}, after {previous}")),
+                Err(e) => Some(format!("/item/{n}: {e:?}, after {}", carried(previous))),
             };
             match failure {
                 None => {
@@ -188,6 +184,14 @@ async fn client(
             }
         }
     }
+}
+
+/// What a connection carried last: an item and its body size.
+fn carried(previous: Option<u64>) -> String {
+    previous.map_or_else(
+        || "nothing".to_owned(),
+        |n| format!("/item/{n} ({} bytes)", body_size(n)),
+    )
 }
 
 /// The resident memory of process `pid`, in bytes.

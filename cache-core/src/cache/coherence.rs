@@ -59,44 +59,50 @@ impl Coherence {
         self.id
     }
 
-    fn messages(&self, named: &Named<'_>) -> Vec<Vec<u8>> {
+    fn messages(&self, named: &[Named<'_>]) -> Vec<Vec<u8>> {
         let line = |kind: char, text: &str| format!("{:016x} {kind} {text}", self.id).into_bytes();
-        match named {
-            Named::Keys(keys) => keys.iter().map(|key| line('k', key)).collect(),
-            Named::Tag(tag) => vec![line('t', tag)],
-            Named::Prefix(prefix) => vec![line('p', prefix)],
+        let mut messages = Vec::new();
+        for named in named {
+            match named {
+                Named::Keys(keys) => messages.extend(keys.iter().map(|key| line('k', key))),
+                Named::Tag(tag) => messages.push(line('t', tag)),
+                Named::Prefix(prefix) => messages.push(line('p', prefix)),
+            }
         }
+        messages
     }
 }
 
 impl Cache {
-    /// Tells the other instances to drop their copies of what `named` names; a no-op in a
-    /// cache that is not coherent. A failed announcement is counted and logged by the far
-    /// tier's failure policy; the other instances' copies then live out their `near_ttl`.
-    pub(super) async fn announce(&self, named: Named<'_>) {
+    /// Tells the other instances to drop their copies of what `named` names, in one round
+    /// trip; a no-op in a cache that is not coherent. A failed announcement is counted and
+    /// logged by the far tier's failure policy; the other instances' copies then live out
+    /// their `near_ttl`.
+    pub(super) async fn announce(&self, named: &[Named<'_>]) {
         let (Some(coherence), Some(far)) = (&self.inner.coherence, &self.inner.far) else {
             return;
         };
         let Some(channel) = far.store.invalidations() else {
             return;
         };
-        let messages = coherence.messages(&named);
+        let messages = coherence.messages(named);
         let ns = self.inner.stats.namespace(NAMESPACE);
         let _ = self
             .far_call(ns, "PUBLISH", channel.publish(&messages))
             .await;
     }
 
+    /// Announces a write or removal under `key` (rendered only in a coherent cache).
+    pub(super) async fn announce_key<K: crate::key::CacheKey>(&self, key: &K) {
+        if self.is_coherent() {
+            self.announce(&[Named::Keys(&[key.render()])]).await;
+        }
+    }
+
     /// Announces a tag's invalidation: the tag (for copies written here with it) and the
     /// keys the far tier had under it (copies read from the far tier do not know their tags).
     pub(super) async fn announce_tag(&self, tag: &str, keys: &[String]) {
-        if !self.is_coherent() {
-            return;
-        }
-        self.announce(Named::Tag(tag)).await;
-        if !keys.is_empty() {
-            self.announce(Named::Keys(keys)).await;
-        }
+        self.announce(&[Named::Tag(tag), Named::Keys(keys)]).await;
     }
 
     /// Whether writes and invalidations are announced.

@@ -71,7 +71,7 @@ impl Cache {
                 if result.is_err() {
                     self.retry_later(Pending::Keys(K::NAMESPACE, keys));
                 } else {
-                    self.announce(Named::Keys(&keys)).await;
+                    self.announce(&[Named::Keys(&keys)]).await;
                 }
                 result.map(|_| ())
             }
@@ -118,7 +118,7 @@ impl Cache {
             .await
             .inspect_err(|_| self.retry_later(Pending::Prefix(prefix.clone())))?;
         self.inner.stats.add(ns, Counter::Invalidation, removed);
-        self.announce(Named::Prefix(prefix.as_str())).await;
+        self.announce(&[Named::Prefix(prefix.as_str())]).await;
         Ok(removed)
     }
 
@@ -131,9 +131,11 @@ impl Cache {
     /// The far tier's error (the in-process copy is removed either way).
     #[cfg(feature = "redis")]
     pub(crate) async fn try_invalidate_rendered(&self, key: &str) -> Result<u64, Error> {
-        let near = self.inner.near.as_ref().map_or(0, |near| {
-            near.remove_prefix(&KeyPrefix::only(key.to_owned(), RENDERED_NAMESPACE))
-        });
+        let near = self
+            .inner
+            .near
+            .as_ref()
+            .map_or(0, |near| near.remove_rendered(key));
         let Some(far) = &self.inner.far else {
             return Ok(near);
         };
@@ -141,6 +143,7 @@ impl Cache {
         let keys = vec![key.to_owned()];
         let removed = self.far_call(ns, "UNLINK", far.store.delete(&keys)).await?;
         self.inner.stats.add(ns, Counter::Invalidation, removed);
+        self.announce(&[Named::Keys(&keys)]).await;
         Ok(near + removed)
     }
 

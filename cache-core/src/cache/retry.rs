@@ -103,7 +103,7 @@ impl Cache {
                 let ns = stats.namespace(namespace);
                 self.far_call(ns, "UNLINK retry", far.store.delete(keys))
                     .await?;
-                self.announce(Named::Keys(keys)).await;
+                self.announce(&[Named::Keys(keys)]).await;
             }
             Pending::Tag(tag) => {
                 let ns = stats.namespace(super::TAGS_NAMESPACE);
@@ -116,7 +116,7 @@ impl Cache {
                 let ns = stats.namespace(prefix.namespace_name());
                 self.far_call(ns, "prefix retry", far.store.delete_prefix(prefix))
                     .await?;
-                self.announce(Named::Prefix(prefix.as_str())).await;
+                self.announce(&[Named::Prefix(prefix.as_str())]).await;
             }
         }
         Ok(())

@@ -151,11 +151,7 @@ impl Cache {
                     None => current.push((name, value)),
                 }
             }
-            let value = Arc::new(<K::Codec as Codec<K::Value>>::decode_fields(&current)?);
-            let now = self.inner.clock.now_nanos();
-            let ttl = (expires_at != u64::MAX).then(|| Duration::from_nanos(expires_at - now));
-            let tags = super::write::entry_tags(key, Some(&value), &[]);
-            self.write_near(key.clone(), Some(value), ttl, &tags);
+            self.rewrite_near_fields(key, &current, expires_at)?;
             return Ok(true);
         }
         if let Some(near) = &self.inner.near {
@@ -168,8 +164,7 @@ impl Cache {
             })
             .await?;
         if existed {
-            self.announce(super::coherence::Named::Keys(&[key.render()]))
-                .await;
+            self.announce_key(key).await;
         }
         Ok(existed)
     }
@@ -201,11 +196,7 @@ impl Cache {
             if removed == 0 {
                 return Ok(0);
             }
-            let value = Arc::new(<K::Codec as Codec<K::Value>>::decode_fields(&kept)?);
-            let now = self.inner.clock.now_nanos();
-            let ttl = (expires_at != u64::MAX).then(|| Duration::from_nanos(expires_at - now));
-            let tags = super::write::entry_tags(key, Some(&value), &[]);
-            self.write_near(key.clone(), Some(value), ttl, &tags);
+            self.rewrite_near_fields(key, &kept, expires_at)?;
             return Ok(removed);
         }
         if let Some(near) = &self.inner.near {
@@ -221,10 +212,25 @@ impl Cache {
             other => return Err(unexpected(&handle.key, &other)),
         };
         if removed > 0 {
-            self.announce(super::coherence::Named::Keys(&[key.render()]))
-                .await;
+            self.announce_key(key).await;
         }
         Ok(removed)
+    }
+
+    /// Replaces the in-process value under `key` by the one `fields` decode to, keeping its
+    /// expiry (`expires_at`, clock nanos); nothing changes when they do not decode.
+    fn rewrite_near_fields<K: CacheKey>(
+        &self,
+        key: &K,
+        fields: &[(String, String)],
+        expires_at: u64,
+    ) -> Result<(), Error> {
+        let value = Arc::new(<K::Codec as Codec<K::Value>>::decode_fields(fields)?);
+        let now = self.inner.clock.now_nanos();
+        let ttl = (expires_at != u64::MAX).then(|| Duration::from_nanos(expires_at - now));
+        let tags = super::write::entry_tags(key, Some(&value), &[]);
+        self.write_near(key.clone(), Some(value), ttl, &tags);
+        Ok(())
     }
 
     /// The fields of the live in-process value under `key`, with its expiry.

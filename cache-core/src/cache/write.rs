@@ -65,11 +65,10 @@ impl Cache {
             if self.inner.far.is_none() {
                 continue;
             }
-            if self.is_coherent() {
-                announced.push(key.render());
-            }
             if <K::Codec as Codec<K::Value>>::HASH || !tags.is_empty() {
-                let _ = self.write_far(&key, &value, ttl, &tags).await;
+                if self.write_far(&key, &value, ttl, &tags).await.is_ok() && self.is_coherent() {
+                    announced.push(key.render());
+                }
                 continue;
             }
             match <K::Codec as Codec<K::Value>>::encode(&value) {
@@ -80,12 +79,15 @@ impl Cache {
         if let Some(far) = &self.inner.far
             && !batch.is_empty()
         {
-            let _ = self
+            let written = self
                 .far_call(ns, "SET batch", far.store.set_many(&batch))
                 .await;
+            if written.is_ok() && self.is_coherent() {
+                announced.extend(batch.into_iter().map(|entry| entry.key));
+            }
         }
         if !announced.is_empty() {
-            self.announce(Named::Keys(&announced)).await;
+            self.announce(&[Named::Keys(&announced)]).await;
         }
     }
 
@@ -103,8 +105,8 @@ impl Cache {
         self.inner.stats.incr(ns, Counter::Insert);
         self.write_near(key.clone(), Some(value.clone()), ttl, &tags);
         let written = self.write_far(&key, &value, ttl, &tags).await;
-        if written.is_ok() && self.is_coherent() {
-            self.announce(Named::Keys(&[key.render()])).await;
+        if written.is_ok() {
+            self.announce_key(&key).await;
         }
         written
     }

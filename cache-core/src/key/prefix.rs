@@ -104,13 +104,13 @@ impl KeyPrefix {
         }
     }
 
-    /// The one rendered key `key`, as a set (to remove it from every key type in process).
-    #[cfg(feature = "redis")]
-    pub(crate) fn only(key: String, namespace: &'static str) -> Self {
+    /// The one rendered key `key`, of whichever key type, as a set (to remove it from the
+    /// in-process tier).
+    pub(crate) fn only(key: String) -> Self {
         Self {
             only_itself: true,
             whole: true,
-            ..Self::raw(key, namespace)
+            ..Self::raw(key, "(rendered)")
         }
     }
 

@@ -182,14 +182,19 @@ impl NearStore {
     }
 
     /// Removes the entry whose rendered key is `rendered`, of whichever key type; returns
-    /// how many (0 or 1). Finds it only in a store built with an index
-    /// ([`new`](Self::new)'s `indexed`).
+    /// how many (0 or 1). Through each store's index when it keeps one
+    /// ([`new`](Self::new)'s `indexed`), else by a walk of the stores that may hold the key.
     pub(crate) fn remove_rendered(&self, rendered: &str) -> u64 {
         let hash = rendered_hash(rendered);
+        let only = KeyPrefix::only(rendered.to_owned());
         self.table
             .stores()
             .iter()
-            .map(|store| store.remove_rendered(hash, &self.stats))
+            .map(|store| match store.remove_rendered(hash, &self.stats) {
+                Some(removed) => removed,
+                None if store.may_hold(&only) => store.remove_prefix(&only, &self.stats),
+                None => 0,
+            })
             .sum()
     }
 

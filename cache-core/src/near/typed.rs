@@ -212,10 +212,7 @@ impl<K: CacheKey> Index<K> {
 
     /// Forgets `key`, if the index still files it.
     fn forget(&self, key: &K) {
-        self.forget_hash(rendered_hash(&key.render()), key);
-    }
-
-    fn forget_hash(&self, hash: u64, key: &K) {
+        let hash = rendered_hash(&key.render());
         let mut keys = self.lock();
         if keys.get(&hash) == Some(key) {
             keys.remove(&hash);
@@ -393,8 +390,8 @@ pub(crate) trait ErasedStore: Send + Sync {
     /// Removes the entries written with `tag`, counting each; returns how many.
     fn remove_tagged(&self, tag: &str, stats: &StatsTable) -> u64;
     /// Removes the entry whose rendered key has the [`rendered_hash`] `hash`, counting it;
-    /// returns how many (0 or 1; always 0 in a store without an index).
-    fn remove_rendered(&self, hash: u64, stats: &StatsTable) -> u64;
+    /// returns how many (0 or 1). `None` when the store keeps no index to find it by.
+    fn remove_rendered(&self, hash: u64, stats: &StatsTable) -> Option<u64>;
     /// Whether any key of this type can be in `prefix`.
     fn may_hold(&self, prefix: &KeyPrefix) -> bool;
     /// The key type's own byte budget, if it has one.
@@ -411,19 +408,16 @@ impl<K: CacheKey> ErasedStore for TypedStore<K> {
         self.remove_where(stats, |key, _| prefix.matches(&key.render()))
     }
 
-    fn remove_rendered(&self, hash: u64, stats: &StatsTable) -> u64 {
-        let Some(index) = &self.index else {
-            return 0;
+    fn remove_rendered(&self, hash: u64, stats: &StatsTable) -> Option<u64> {
+        let index = self.index.as_ref()?;
+        let Some(key) = index.lock().remove(&hash) else {
+            return Some(0);
         };
-        let Some(key) = index.lock().get(&hash).cloned() else {
-            return 0;
-        };
-        index.forget_hash(hash, &key);
         let removed = self.map.remove(&key).is_some();
         if removed {
             stats.incr(self.namespace, Counter::Invalidation);
         }
-        u64::from(removed)
+        Some(u64::from(removed))
     }
 
     fn keys_with_prefix(&self, prefix: &KeyPrefix, now: u64, out: &mut Vec<String>) {

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use super::{Stream, text_fields};
 use crate::codec::{Codec, Fields};
 use crate::error::Error;
-use crate::store::redis::redis_error;
+use crate::store::redis::{reply_code, store_error};
 
 /// Where a group that does not exist yet starts reading when a consumer creates it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -200,7 +200,7 @@ impl<M: Serialize + DeserializeOwned> Consumer<M> {
             .await;
         match reply {
             Ok(reply) => Ok(u64::try_from(reply.count()).unwrap_or(u64::MAX)),
-            Err(e) if e.to_string().contains("NOGROUP") => Ok(0),
+            Err(e) if reply_code(&e) == Some("NOGROUP") => Ok(0),
             Err(e) => Err(e),
         }
     }
@@ -315,7 +315,7 @@ impl<M: Serialize + DeserializeOwned> Consumer<M> {
             )
             .await;
         match created {
-            Err(e) if !e.to_string().contains("BUSYGROUP") => return Err(e),
+            Err(e) if reply_code(&e) != Some("BUSYGROUP") => return Err(e),
             _ => self.group_ready = true,
         }
         Ok(())
@@ -350,7 +350,7 @@ impl<M: Serialize + DeserializeOwned> Consumer<M> {
                 } else {
                     self.connection = None;
                 }
-                return Err(redis_error(e));
+                return Err(store_error(e));
             }
         };
         let deliveries = u64::from(id == ">");
@@ -536,8 +536,8 @@ fn with_causes(e: &dyn std::error::Error) -> String {
 
 fn entry(message: StreamId, deliveries: u64) -> Entry {
     Entry {
-        fields: text_fields(&message.map),
         deleted: message.map.is_empty(),
+        fields: text_fields(message.map),
         id: message.id,
         deliveries,
     }

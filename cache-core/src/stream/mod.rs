@@ -179,19 +179,19 @@ const EMPTY_FIELD: &str = "_empty";
 
 /// The fields of a stream entry as text, without the dead-letter bookkeeping fields and the
 /// placeholder of an empty message. `None` when a value is not UTF-8 text.
-fn text_fields(map: &HashMap<String, redis::Value>) -> Option<Vec<(String, String)>> {
+fn text_fields(map: HashMap<String, redis::Value>) -> Option<Vec<(String, String)>> {
     let mut fields = Vec::with_capacity(map.len());
     for (field, value) in map {
         if field == EMPTY_FIELD {
             continue;
         }
         let text = match value {
-            redis::Value::BulkString(bytes) => String::from_utf8(bytes.clone()).ok()?,
-            redis::Value::SimpleString(text) => text.clone(),
+            redis::Value::BulkString(bytes) => String::from_utf8(bytes).ok()?,
+            redis::Value::SimpleString(text) => text,
             redis::Value::Int(n) => n.to_string(),
             _ => return None,
         };
-        fields.push((field.clone(), text));
+        fields.push((field, text));
     }
     Some(fields)
 }

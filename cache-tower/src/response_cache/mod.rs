@@ -119,6 +119,7 @@ pub(crate) use invalidation::WrittenThrough;
 pub(crate) use invalidation::{invalidate_uri, invalidate_uri_strictly, uri_prefix};
 pub use key::{EffectiveUri, MakeCacheKey};
 pub use layer::ResponseCacheLayer;
+pub use rules::storable::remove_hop_by_hop;
 pub use service::ResponseCache;
 #[cfg(feature = "write-through")]
 pub(crate) use store::write_representation;

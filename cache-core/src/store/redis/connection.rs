@@ -203,6 +203,13 @@ pub(crate) fn store_error(e: RedisError) -> Error {
     Error::new(kind, format!("redis: {text}")).with_source(e)
 }
 
+/// The code of the Redis error reply behind `e` (`NOGROUP`, `BUSYGROUP`, …), when `e` is one.
+pub(crate) fn reply_code(e: &Error) -> Option<&str> {
+    std::error::Error::source(e)?
+        .downcast_ref::<RedisError>()?
+        .code()
+}
+
 pub(super) fn timeout_error(what: &str, after: Duration) -> Error {
     Error::new(
         ErrorKind::Timeout,

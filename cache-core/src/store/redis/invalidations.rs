@@ -4,12 +4,12 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::{RedisStore, store_error, timeout_error};
+use super::{RedisStore, store_error};
 use crate::error::Error;
 use crate::store::{Invalidations, StoreFuture, Subscription};
 
 /// The pub/sub channel of invalidations.
-pub(super) const CHANNEL: &str = "cache-core:invalidations";
+pub(crate) const CHANNEL: &str = "cache-core:invalidations";
 
 impl Invalidations for RedisStore {
     fn publish<'a>(&'a self, messages: &'a [Vec<u8>]) -> StoreFuture<'a, ()> {
@@ -37,10 +37,9 @@ impl Invalidations for RedisStore {
                 pubsub.subscribe(CHANNEL).await.map_err(store_error)?;
                 Ok::<_, Error>(pubsub.into_on_message())
             };
-            let timeout = self.inner.options.connect_timeout;
-            let stream = tokio::time::timeout(timeout, connect)
-                .await
-                .map_err(|_| timeout_error("subscribing to invalidations", timeout))??;
+            let stream = self
+                .connecting("subscribing to invalidations", connect)
+                .await?;
             Ok(Box::pin(Payloads(stream)) as Subscription)
         })
     }

@@ -36,9 +36,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub(crate) use connection::store_error as redis_error;
-use connection::store_error;
 use connection::{Backend, ClientManager, Conn, SharedConnection, timeout_error};
+pub(crate) use connection::{reply_code, store_error};
+#[cfg(feature = "test-util")]
+pub(crate) use invalidations::CHANNEL as INVALIDATION_CHANNEL;
 pub use options::{ConnectionMode, RedisOptions};
 use redis::aio::ConnectionManagerConfig;
 use redis::{Cmd, Pipeline, RedisError};
@@ -126,24 +127,9 @@ impl RedisStore {
         // One plain connection first: a refused port, a wrong password or a TLS mismatch fails
         // here with its own error, where the reconnecting shared connection would retry until
         // the connect timeout and report only that.
-        let probe_config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(options.connect_timeout))
-            .set_response_timeout(Some(options.command_timeout));
-        let probe = own_client.get_multiplexed_async_connection_with_config(&probe_config);
-        match tokio::time::timeout(options.connect_timeout, probe).await {
-            Err(_) => {
-                return Err(timeout_error(
-                    &format!("connecting to {display_url}"),
-                    options.connect_timeout,
-                ));
-            }
-            Ok(Err(e)) => {
-                return Err(
-                    store_error(e).context(format_args!("cannot use Redis at {display_url}"))
-                );
-            }
-            Ok(Ok(_probe)) => {}
-        }
+        plain_connection(&own_client, &options, Duration::ZERO)
+            .await
+            .map_err(|e| e.context(format_args!("cannot use Redis at {display_url}")))?;
         let connect = async {
             match options.mode.pool_size() {
                 None => {
@@ -174,14 +160,9 @@ impl RedisStore {
                 }
             }
         };
-        let backend = tokio::time::timeout(options.connect_timeout, connect)
-            .await
-            .map_err(|_| {
-                timeout_error(
-                    &format!("connecting to {display_url}"),
-                    options.connect_timeout,
-                )
-            })??;
+        let backend =
+            within_connect_timeout(&options, &format!("connecting to {display_url}"), connect)
+                .await?;
         let store = Self {
             inner: Arc::new(StoreInner {
                 backend,
@@ -359,19 +340,16 @@ impl RedisStore {
         &self,
         extra: Duration,
     ) -> Result<redis::aio::MultiplexedConnection, Error> {
-        let options = &self.inner.options;
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(options.connect_timeout))
-            .set_response_timeout(Some(options.command_timeout + extra));
-        tokio::time::timeout(
-            options.connect_timeout,
-            self.inner
-                .client
-                .get_multiplexed_async_connection_with_config(&config),
-        )
-        .await
-        .map_err(|_| timeout_error("connecting to Redis", options.connect_timeout))?
-        .map_err(redis_error)
+        plain_connection(&self.inner.client, &self.inner.options, extra).await
+    }
+
+    /// Runs `connect` (which makes a connection) under the connect timeout.
+    pub(super) async fn connecting<T>(
+        &self,
+        what: &str,
+        connect: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        within_connect_timeout(&self.inner.options, what, connect).await
     }
 
     /// Runs one command.
@@ -449,6 +427,36 @@ impl RedisStore {
             }
         }
     }
+}
+
+/// A connection of its own from `client`, whose replies may take `extra` beyond the command
+/// timeout, made within the connect timeout.
+async fn plain_connection(
+    client: &redis::Client,
+    options: &RedisOptions,
+    extra: Duration,
+) -> Result<redis::aio::MultiplexedConnection, Error> {
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(options.connect_timeout))
+        .set_response_timeout(Some(options.command_timeout + extra));
+    within_connect_timeout(options, "connecting", async {
+        client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(store_error)
+    })
+    .await
+}
+
+/// `connect` under `options`' connect timeout.
+async fn within_connect_timeout<T>(
+    options: &RedisOptions,
+    what: &str,
+    connect: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::time::timeout(options.connect_timeout, connect)
+        .await
+        .map_err(|_| timeout_error(what, options.connect_timeout))?
 }
 
 /// The key of a tag's index. The tag text is escaped like a key segment, so a tag cannot name

@@ -158,12 +158,7 @@ const HOP_BY_HOP: [&str; 9] = [
 /// that whole buffer alive for as long as the response is stored, unweighed.
 pub(crate) fn stored_headers(headers: &HeaderMap, set_cookie: SetCookie) -> HeaderMap {
     let keep_cookies = set_cookie == SetCookie::Replay;
-    let named: Vec<HeaderName> = headers
-        .get_all(CONNECTION)
-        .iter()
-        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim_ascii()).ok())
-        .collect();
+    let named = connection_named(headers);
     let mut out = HeaderMap::with_capacity(headers.len());
     for (name, value) in headers {
         let drop = HOP_BY_HOP.contains(&name.as_str())
@@ -176,6 +171,29 @@ pub(crate) fn stored_headers(headers: &HeaderMap, set_cookie: SetCookie) -> Head
         }
     }
     out
+}
+
+/// The fields a `Connection` header of `headers` names (hop-by-hop by that naming).
+fn connection_named(headers: &HeaderMap) -> Vec<HeaderName> {
+    headers
+        .get_all(CONNECTION)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim_ascii()).ok())
+        .collect()
+}
+
+/// Removes from `headers` the fields that describe one connection and not the message
+/// (RFC 9110 section 7.6.1): `Connection`, `Keep-Alive`, `Transfer-Encoding`, `Upgrade` and
+/// the others, and every field a `Connection` header names. What a proxy does to each message
+/// it forwards, in both directions; the response cache stores responses without them.
+pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    for name in connection_named(headers) {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
 }
 
 /// `name` in an allocation of its own (a standard name is a constant, and copies nothing).
