@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cache_core::store::redis::RedisStore;
+use cache_core::stream::Invalidation;
 use cache_core::test_util::{RedisServer, wait_for_coherent_caches};
 use cache_core::{Cache, CacheKey, KeyPrefix, cache_evict};
 
@@ -125,6 +126,14 @@ async fn what_one_instance_writes_or_invalidates_leaves_the_others_memory() {
     ])
     .await;
     assert!(dropped(&b, &Offer(3)).await);
+
+    // A key named by rendered text, as an invalidation message from another service names it.
+    a.insert(Profile(4), "four".into()).await;
+    held(&b, &Profile(4)).await;
+    a.apply_invalidation(&Invalidation::key(&Profile(4)))
+        .await
+        .unwrap();
+    assert!(dropped(&b, &Profile(4)).await);
 
     // An instance keeps what it wrote itself.
     b.insert(Profile(9), "mine".into()).await;
