@@ -27,6 +27,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use redis::aio::ConnectionLike;
+
+use crate::store::redis::OwnConnection;
+
 /// Settings of a [`RedisServer`]; start from [`RedisServer::builder`].
 #[derive(Debug, Clone, Default)]
 #[must_use]
@@ -280,6 +284,11 @@ impl RedisServer {
         }
     }
 
+    /// Whether the server runs (it was not stopped, or was restarted since).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
     /// Kills the server (as a crash would: no shutdown, nothing saved).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -413,16 +422,63 @@ impl Drop for RedisServer {
     }
 }
 
-/// A plain redis-rs connection to `url`, for a test to look at Redis as any other client
-/// does.
+/// A plain redis-rs connection to `url` (a `redis://`, `rediss://` or `redis+cluster://` URL),
+/// for a test to look at Redis as any other client does. On a cluster, commands go to the node
+/// of their key's slot.
 ///
 /// # Errors
 ///
 /// The connection error.
-pub async fn connect(url: &str) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
-    redis::Client::open(url)?
+pub async fn connect(url: &str) -> redis::RedisResult<TestConnection> {
+    if let Some(seeds) = crate::store::redis::cluster_seed_urls(url) {
+        let seeds = seeds.map_err(|e| {
+            redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "cluster URL", e))
+        })?;
+        let client = redis::cluster::ClusterClient::new(seeds)?;
+        return Ok(TestConnection(OwnConnection::Cluster(
+            client.get_async_connection().await?,
+        )));
+    }
+    let conn = redis::Client::open(url)?
         .get_multiplexed_async_connection()
-        .await
+        .await?;
+    Ok(TestConnection(OwnConnection::Node(conn)))
+}
+
+/// A test's own connection from [`connect`]: to one server or to a cluster; use it as any
+/// redis-rs connection.
+pub struct TestConnection(OwnConnection);
+
+impl std::fmt::Debug for TestConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.0 {
+            OwnConnection::Node(_) => "node",
+            OwnConnection::Cluster(_) => "cluster",
+        };
+        f.debug_tuple("TestConnection").field(&kind).finish()
+    }
+}
+
+impl ConnectionLike for TestConnection {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        self.0.req_packed_command(cmd)
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        self.0.req_packed_commands(cmd, offset, count)
+    }
+
+    fn get_db(&self) -> i64 {
+        self.0.get_db()
+    }
 }
 
 /// Waits, up to `within`, until `caches` coherent caches listen for invalidations on the
@@ -455,67 +511,95 @@ pub async fn wait_for_coherent_caches(url: &str, caches: u64, within: Duration) 
     }
 }
 
-/// A private Redis Cluster: three (or more) masters without replicas, each a
-/// [`RedisServer`] with cluster mode on, joined with `redis-cli --cluster create` and ready
-/// (`cluster_state:ok` on every node) when [`start`](Self::start) returns. Stopped, and its
-/// node files removed, when dropped.
-///
-/// Needs `redis-cli` beside `redis-server` (Debian's `redis-server` package brings it).
-#[derive(Debug)]
-pub struct RedisCluster {
-    nodes: Vec<RedisServer>,
-    files: Vec<PathBuf>,
+/// Settings of a [`RedisCluster`]; start from [`RedisCluster::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RedisClusterBuilder {
+    masters: usize,
+    replicas: usize,
+    password: Option<String>,
+    node_timeout: Duration,
 }
 
-impl RedisCluster {
-    /// Starts a cluster of three masters.
+impl RedisClusterBuilder {
+    /// How many masters share the slots (at least three, as Redis requires; default 3).
+    pub fn masters(mut self, masters: usize) -> Self {
+        self.masters = masters;
+        self
+    }
+
+    /// How many replicas follow each master (default 0). With one or more, a killed master
+    /// is replaced by its replica after the node timeout.
+    pub fn replicas(mut self, replicas: usize) -> Self {
+        self.replicas = replicas;
+        self
+    }
+
+    /// Requires clients, and the nodes among themselves, to authenticate with `password`.
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// How long a node may be unreachable before the others count it as failed and promote
+    /// a replica in its place (`cluster-node-timeout`; default 2 s).
+    pub fn node_timeout(mut self, timeout: Duration) -> Self {
+        self.node_timeout = timeout;
+        self
+    }
+
+    /// Starts the nodes, joins them with `redis-cli --cluster create` and waits until every
+    /// node reports `cluster_state:ok`.
     ///
     /// # Errors
     ///
     /// When a server does not start, `redis-cli` cannot join them, or the cluster is not
-    /// ready within twenty seconds.
-    pub fn start() -> io::Result<Self> {
-        Self::with_masters(3)
-    }
-
-    /// Starts a cluster of `masters` masters (at least three, as Redis requires).
-    ///
-    /// # Errors
-    ///
-    /// As [`start`](Self::start), and for fewer than three masters.
-    pub fn with_masters(masters: usize) -> io::Result<Self> {
-        if masters < 3 {
+    /// ready within twenty seconds; for fewer than three masters.
+    pub fn start(self) -> io::Result<RedisCluster> {
+        if self.masters < 3 {
             return Err(io::Error::other(
                 "a Redis Cluster needs at least three masters",
             ));
         }
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let mut cluster = Self {
-            nodes: Vec::with_capacity(masters),
-            files: Vec::with_capacity(masters),
+        let count = self.masters * (1 + self.replicas);
+        let mut cluster = RedisCluster {
+            nodes: Vec::with_capacity(count),
+            files: Vec::with_capacity(count),
+            bus_ports: Vec::with_capacity(count),
+            password: self.password.clone(),
         };
-        for _ in 0..masters {
+        let node_timeout = self.node_timeout.as_millis().to_string();
+        for _ in 0..count {
             let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let file = format!("cache-core-nodes-{}-{n}.conf", std::process::id());
             cluster.files.push(std::env::temp_dir().join(&file));
-            let node = RedisServer::builder()
+            // The bus port is chosen too: by default it is the client port + 10000, which
+            // is past 65535 for much of the ephemeral range.
+            let bus = free_port()?;
+            cluster.bus_ports.push(bus);
+            let mut node = RedisServer::builder()
                 .config("cluster-enabled", "yes")
                 .config("cluster-config-file", &file)
-                .config("cluster-node-timeout", "2000")
-                .start()?;
-            cluster.nodes.push(node);
+                .config("cluster-node-timeout", &node_timeout)
+                .config("cluster-port", &bus.to_string());
+            if let Some(password) = &self.password {
+                node = node.password(password).config("masterauth", password);
+            }
+            cluster.nodes.push(node.start()?);
         }
         let addresses: Vec<String> = cluster
             .nodes
             .iter()
             .map(|node| format!("127.0.0.1:{}", node.port()))
             .collect();
-        let created = Command::new("redis-cli")
+        let created = cluster
+            .cli()
             .arg("--cluster")
             .arg("create")
             .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
-            .stdin(Stdio::null())
+            .args(["--cluster-replicas", &self.replicas.to_string()])
+            .arg("--cluster-yes")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .output()
@@ -529,42 +613,147 @@ impl RedisCluster {
         cluster.wait_ready(Duration::from_secs(20))?;
         Ok(cluster)
     }
+}
 
-    /// Waits until every node reports `cluster_state:ok`.
+/// A private Redis Cluster: three (or more) masters, with or without replicas, each a
+/// [`RedisServer`] with cluster mode on, joined with `redis-cli --cluster create` and ready
+/// (`cluster_state:ok` on every node) when started. Stopped, and its node files removed,
+/// when dropped.
+///
+/// Needs `redis-cli` beside `redis-server` (Debian's `redis-server` package brings it).
+///
+/// # Example
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use cache_core::store::redis::RedisStore;
+/// use cache_core::test_util::RedisCluster;
+///
+/// let cluster = RedisCluster::builder().replicas(1).start()?;
+/// // `redis+cluster://127.0.0.1:<port>,127.0.0.1:<port>,...`
+/// let store = RedisStore::connect(&cluster.url()).await?;
+/// # let _ = store;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct RedisCluster {
+    nodes: Vec<RedisServer>,
+    files: Vec<PathBuf>,
+    bus_ports: Vec<u16>,
+    password: Option<String>,
+}
+
+impl RedisCluster {
+    /// Starts a cluster of three masters without replicas.
+    ///
+    /// # Errors
+    ///
+    /// As [`RedisClusterBuilder::start`].
+    pub fn start() -> io::Result<Self> {
+        Self::builder().start()
+    }
+
+    /// Starts a cluster of `masters` masters without replicas.
+    ///
+    /// # Errors
+    ///
+    /// As [`RedisClusterBuilder::start`].
+    pub fn with_masters(masters: usize) -> io::Result<Self> {
+        Self::builder().masters(masters).start()
+    }
+
+    /// Starts configuring a cluster.
+    pub fn builder() -> RedisClusterBuilder {
+        RedisClusterBuilder {
+            masters: 3,
+            replicas: 0,
+            password: None,
+            node_timeout: Duration::from_secs(2),
+        }
+    }
+
+    /// `redis-cli`, with the cluster's password when it has one.
+    fn cli(&self) -> Command {
+        let mut cli = Command::new("redis-cli");
+        if let Some(password) = &self.password {
+            cli.args(["--no-auth-warning", "-a", password]);
+        }
+        cli.stdin(Stdio::null());
+        cli
+    }
+
+    /// Waits until every running node reports `cluster_state:ok`.
     fn wait_ready(&self, within: Duration) -> io::Result<()> {
         let deadline = Instant::now() + within;
         loop {
-            let ready = self.nodes.iter().all(|node| {
-                Command::new("redis-cli")
-                    .args(["-p", &node.port().to_string(), "cluster", "info"])
-                    .stdin(Stdio::null())
-                    .stderr(Stdio::null())
-                    .output()
-                    .is_ok_and(|out| {
-                        String::from_utf8_lossy(&out.stdout).contains("cluster_state:ok")
-                    })
-            });
+            let ready = self
+                .nodes
+                .iter()
+                .filter(|node| node.is_running())
+                .all(|node| self.node_says(node.port(), &["cluster", "info"], "cluster_state:ok"));
             if ready {
                 return Ok(());
             }
             if Instant::now() > deadline {
                 return Err(io::Error::other("the cluster did not become ready"));
             }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Whether the node on `port` answers `command` with a text containing `expected`.
+    fn node_says(&self, port: u16, command: &[&str], expected: &str) -> bool {
+        self.cli()
+            .args(["-p", &port.to_string()])
+            .args(command)
+            .stderr(Stdio::null())
+            .output()
+            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(expected))
+    }
+
+    /// The cluster's URL for [`RedisStore::connect`](crate::store::redis::RedisStore::connect):
+    /// `redis+cluster://` with every node as a seed, and the password when there is one.
+    pub fn url(&self) -> String {
+        let nodes: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port()))
+            .collect();
+        match &self.password {
+            Some(password) => format!("redis+cluster://:{password}@{}", nodes.join(",")),
+            None => format!("redis+cluster://{}", nodes.join(",")),
         }
     }
 
     /// The URL of every node, for a cluster client's seed list.
     pub fn urls(&self) -> Vec<String> {
-        self.nodes
-            .iter()
-            .map(|node| format!("redis://127.0.0.1:{}", node.port()))
-            .collect()
+        self.nodes.iter().map(RedisServer::url).collect()
     }
 
     /// The nodes, to stop or restart one (a master killed mid-test).
     pub fn nodes_mut(&mut self) -> &mut [RedisServer] {
         &mut self.nodes
+    }
+
+    /// The positions in [`nodes_mut`](Self::nodes_mut) of the running nodes that are masters
+    /// now (a replica promoted after a failover counts).
+    pub fn masters(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&i| {
+                self.nodes[i].is_running()
+                    && self.node_says(self.nodes[i].port(), &["role"], "master")
+            })
+            .collect()
+    }
+
+    /// Waits, up to `within`, until the running nodes agree the cluster is whole again
+    /// (every slot served, as after a replica replaced a killed master).
+    ///
+    /// # Errors
+    ///
+    /// A timeout when it is not whole by then.
+    pub fn wait_until_ok(&self, within: Duration) -> io::Result<()> {
+        self.wait_ready(within)
     }
 }
 
@@ -573,8 +762,101 @@ impl Drop for RedisCluster {
         for node in &mut self.nodes {
             node.stop();
         }
+        for port in &self.bus_ports {
+            release_port(*port);
+        }
         for file in &self.files {
             let _ = std::fs::remove_file(file);
         }
     }
+}
+
+/// Which kind of Redis a test runs on, so that one test body covers both; see
+/// [`on_each_topology!`](crate::on_each_topology).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Topology {
+    /// One `redis-server` ([`RedisServer`]); `REDIS_URL` names an existing one instead.
+    Single,
+    /// A three-master [`RedisCluster`]; `REDIS_CLUSTER_URL` (a `redis+cluster://` URL) names
+    /// an existing one instead.
+    Cluster,
+}
+
+/// A private Redis of either [`Topology`], kept alive as long as the test holds it.
+#[derive(Debug)]
+pub enum TestRedis {
+    /// One server.
+    Single(RedisServer),
+    /// A cluster.
+    Cluster(RedisCluster),
+}
+
+impl Topology {
+    /// The URL of a Redis of this topology for a test: the environment's (`REDIS_URL` or
+    /// `REDIS_CLUSTER_URL`) when set, with `None`, else a new private one's, returned alongside
+    /// so that it lives as long as the caller keeps it.
+    ///
+    /// # Errors
+    ///
+    /// When the server or cluster does not start.
+    pub fn url_or_start(self) -> io::Result<(String, Option<TestRedis>)> {
+        let variable = match self {
+            Self::Single => "REDIS_URL",
+            Self::Cluster => "REDIS_CLUSTER_URL",
+        };
+        if let Ok(url) = std::env::var(variable)
+            && !url.is_empty()
+        {
+            return Ok((url, None));
+        }
+        let redis = match self {
+            Self::Single => TestRedis::Single(RedisServer::start()?),
+            Self::Cluster => TestRedis::Cluster(RedisCluster::start()?),
+        };
+        Ok((redis.url(), Some(redis)))
+    }
+}
+
+impl TestRedis {
+    /// The URL to connect with: `redis://` for one server, `redis+cluster://` for a cluster.
+    pub fn url(&self) -> String {
+        match self {
+            Self::Single(server) => server.url(),
+            Self::Cluster(cluster) => cluster.url(),
+        }
+    }
+}
+
+/// Runs each named `async fn(Topology)` twice, as two tests in a module of its name: `single`
+/// on one Redis server and `cluster` on a Redis Cluster. One test body, both topologies.
+///
+/// ```
+/// use cache_core::test_util::Topology;
+///
+/// async fn entries_are_shared(topology: Topology) {
+///     let (url, _redis) = topology.url_or_start().unwrap();
+///     // ... connect to `url`, test ...
+/// #   let _ = url;
+/// }
+///
+/// // Tests `entries_are_shared::single` and `entries_are_shared::cluster`.
+/// cache_core::on_each_topology!(entries_are_shared);
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! on_each_topology {
+    ($($test:ident),+ $(,)?) => {$(
+        mod $test {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn single() {
+                super::$test($crate::test_util::Topology::Single).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn cluster() {
+                super::$test($crate::test_util::Topology::Cluster).await;
+            }
+        }
+    )+};
 }

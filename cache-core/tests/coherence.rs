@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cache_core::store::redis::RedisStore;
 use cache_core::stream::Invalidation;
-use cache_core::test_util::{RedisServer, wait_for_coherent_caches};
+use cache_core::test_util::{RedisServer, Topology, wait_for_coherent_caches};
 use cache_core::{Cache, CacheKey, KeyPrefix, cache_evict};
 
 /// A profile, tagged with its merchant.
@@ -66,10 +66,8 @@ async fn held<K: CacheKey>(cache: &Cache, key: &K) -> Arc<K::Value> {
     panic!("never read from Redis");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn what_one_instance_writes_or_invalidates_leaves_the_others_memory() {
-    let server = RedisServer::start().unwrap();
-    let url = server.url();
+async fn what_one_instance_writes_or_invalidates_leaves_the_others_memory(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let (a, b) = (instance(&url, true).await, instance(&url, true).await);
     // The default: copies live out `near_ttl`.
     let plain = instance(&url, false).await;
@@ -153,10 +151,8 @@ impl Profiles {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_eviction_attribute_on_one_instance_reaches_the_others() {
-    let server = RedisServer::start().unwrap();
-    let url = server.url();
+async fn an_eviction_attribute_on_one_instance_reaches_the_others(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let a = Profiles {
         cache: instance(&url, true).await,
     };
@@ -207,3 +203,8 @@ async fn coherence_needs_a_far_tier_with_a_channel() {
     let error = Cache::builder().coherent(true).build().unwrap_err();
     assert_eq!(error.kind(), cache_core::ErrorKind::Config, "{error}");
 }
+
+cache_core::on_each_topology!(
+    what_one_instance_writes_or_invalidates_leaves_the_others_memory,
+    an_eviction_attribute_on_one_instance_reaches_the_others,
+);

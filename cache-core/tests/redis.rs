@@ -1,6 +1,9 @@
 //! The Redis far tier against real, private `redis-server` processes: operations, TTLs,
 //! prefix deletes, counters, leases, two instances sharing one cache, corrupted entries,
 //! authentication, and Redis dying and coming back.
+//!
+//! The tests listed in `on_each_topology!` run twice, on one server and on a three-master
+//! Redis Cluster; the others are about one server's connection (pools, restarts, TLS).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,7 +13,7 @@ use cache_core::ErrorKind;
 use cache_core::codec::{Json, Text};
 use cache_core::store::redis::{ConnectionMode, RedisOptions, RedisStore};
 use cache_core::store::{Coordination, ScanPage, Store, StoreFuture};
-use cache_core::test_util::{RedisServer, connect};
+use cache_core::test_util::{RedisServer, Topology, connect};
 use cache_core::{Cache, CacheKey, KeyPrefix};
 use serde::{Deserialize, Serialize};
 
@@ -54,9 +57,8 @@ fn session(n: u64) -> Session {
     }
 }
 
-#[tokio::test]
-async fn instances_share_entries_through_redis_in_a_python_layout() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn instances_share_entries_through_redis_in_a_python_layout(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let a = redis_cache(&url).await;
     let b = redis_cache(&url).await;
     let key = SessionKey("tok-1".into());
@@ -89,9 +91,8 @@ async fn instances_share_entries_through_redis_in_a_python_layout() {
     assert_eq!(c.stats().total().misses, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn callers_that_share_one_far_hit_count_as_hits() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn callers_that_share_one_far_hit_count_as_hits(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let key = SessionKey("shared-read".into());
     redis_cache(&url)
         .await
@@ -131,9 +132,8 @@ async fn callers_that_share_one_far_hit_count_as_hits() {
     assert_eq!((counts.hits, counts.misses, counts.loads), (200, 0, 0));
 }
 
-#[tokio::test]
-async fn python_written_values_are_read() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn python_written_values_are_read(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let mut conn = connect(&url).await.unwrap();
     let _: () = redis::cmd("SET")
         .arg("session:py")
@@ -148,9 +148,8 @@ async fn python_written_values_are_read() {
     );
 }
 
-#[tokio::test]
-async fn get_many_and_insert_many_use_one_round_trip_each() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn get_many_and_insert_many_use_one_round_trip_each(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let writer = redis_cache(&url).await;
     writer
         .insert_many((0..50).map(|i| (Token(i), format!("t{i}"))).collect())
@@ -168,9 +167,8 @@ async fn get_many_and_insert_many_use_one_round_trip_each() {
     assert_eq!((counts.hits, counts.misses), (50, 10));
 }
 
-#[tokio::test]
-async fn undecodable_entries_are_misses_and_are_deleted() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn undecodable_entries_are_misses_and_are_deleted(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let mut conn = connect(&url).await.unwrap();
     for (key, bytes) in [
         ("session:garbage", &b"\xff\x00not json"[..]),
@@ -208,9 +206,8 @@ async fn undecodable_entries_are_misses_and_are_deleted() {
     );
 }
 
-#[tokio::test]
-async fn prefix_delete_scans_and_unlinks_in_batches() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn prefix_delete_scans_and_unlinks_in_batches(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let store = RedisStore::connect_with(&url, RedisOptions::default().scan_batch(500))
         .await
         .unwrap();
@@ -237,9 +234,8 @@ async fn prefix_delete_scans_and_unlinks_in_batches() {
     assert!(cache.get(&Token(7)).await.is_some());
 }
 
-#[tokio::test]
-async fn a_user_segment_cannot_widen_a_prefix_delete() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn a_user_segment_cannot_widen_a_prefix_delete(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let cache = redis_cache(&url).await;
     cache.insert(SessionKey("alice".into()), session(1)).await;
     cache.insert(SessionKey("bob".into()), session(2)).await;
@@ -255,9 +251,8 @@ async fn a_user_segment_cannot_widen_a_prefix_delete() {
     assert!(cache.get(&SessionKey("bob".into())).await.is_some());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_increments_set_exactly_one_ttl() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn concurrent_increments_set_exactly_one_ttl(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let caches = [redis_cache(&url).await, redis_cache(&url).await];
     let key = RateLimit("10.0.0.1".into());
     let tasks: Vec<_> = (0..200)
@@ -314,9 +309,8 @@ async fn concurrent_increments_set_exactly_one_ttl() {
     assert!(ttl > 0, "{ttl}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lease_has_one_owner_and_expires() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn a_lease_has_one_owner_and_expires(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let cache = redis_cache(&url).await;
     let key = WithdrawLock(42);
     let winners = Arc::new(AtomicUsize::new(0));
@@ -443,9 +437,8 @@ async fn a_pool_serves_the_same_operations() {
     assert!(store.unlock("l", "t").await.unwrap());
 }
 
-#[tokio::test]
-async fn entries_expire_in_redis() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn entries_expire_in_redis(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let store = RedisStore::connect(&url).await.unwrap();
     store
         .set("short", b"v", Some(Duration::from_millis(150)))
@@ -575,9 +568,8 @@ async fn two_processes_missing_one_key_run_the_loader_once() {
     assert!(leases.is_empty(), "the load lease was released: {leases:?}");
 }
 
-#[tokio::test]
-async fn a_wrong_type_under_a_key_is_a_miss_not_an_error() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn a_wrong_type_under_a_key_is_a_miss_not_an_error(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let mut conn = connect(&url).await.unwrap();
     let _: () = redis::cmd("HSET")
         .arg("fba:token:1")
@@ -647,9 +639,8 @@ struct MerchantKey(String);
 #[cache(namespace = "flash", ttl = "300ms", value = String, codec = Json)]
 struct Flash(u32);
 
-#[tokio::test]
-async fn a_tag_removes_its_keys_in_every_instance_and_its_index() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn a_tag_removes_its_keys_in_every_instance_and_its_index(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let a = redis_cache(&url).await;
     a.insert_tagged(
         MerchantKey("amazon".into()),
@@ -696,9 +687,8 @@ async fn a_tag_removes_its_keys_in_every_instance_and_its_index() {
     assert_eq!(a.invalidate_tag("no-such-tag").await, 0);
 }
 
-#[tokio::test]
-async fn tag_indexes_shed_expired_members_and_expire_with_the_last() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn tag_indexes_shed_expired_members_and_expire_with_the_last(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let cache = redis_cache(&url).await;
     for i in 0..100 {
         cache.insert_tagged(Flash(i), "v".into(), &["burst"]).await;
@@ -777,9 +767,8 @@ struct MediaKey {
 
 const ACCOUNT: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 
-#[tokio::test]
-async fn hashes_are_shared_field_by_field_with_python() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn hashes_are_shared_field_by_field_with_python(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let mut conn = connect(&url).await.unwrap();
     // What the Python service writes: hmset(f"{network}:{address}", {...}).
     let _: () = redis::cmd("HSET")
@@ -1031,9 +1020,8 @@ async fn the_health_check_pings_while_the_store_lives() {
     );
 }
 
-#[tokio::test]
-async fn another_instances_logout_reaches_this_one_within_the_near_ttl() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn another_instances_logout_reaches_this_one_within_the_near_ttl(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let a = redis_cache(&url).await;
     let (clock, time) = cache_core::Clock::mock();
     let b = Cache::builder()
@@ -1056,9 +1044,8 @@ async fn another_instances_logout_reaches_this_one_within_the_near_ttl() {
     );
 }
 
-#[tokio::test]
-async fn throttle_shares_one_gcra_limit_between_instances() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn throttle_shares_one_gcra_limit_between_instances(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let a = redis_cache(&url).await;
     let b = redis_cache(&url).await;
     let key = RateLimit(format!("gcra-{}", std::process::id()));
@@ -1089,9 +1076,8 @@ async fn throttle_shares_one_gcra_limit_between_instances() {
     assert!(ttl <= Duration::from_millis(300), "{ttl:?}");
 }
 
-#[tokio::test]
-async fn a_tag_removes_hash_shaped_entries_in_every_instance() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn a_tag_removes_hash_shaped_entries_in_every_instance(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let a = redis_cache(&url).await;
     let media = |m: &str| MediaKey {
         network: "polkadot".into(),
@@ -1351,3 +1337,23 @@ async fn a_demoted_primary_is_a_connection_error_and_the_connection_is_replaced(
         store.set("k", b"v", None).await.unwrap();
     }
 }
+
+cache_core::on_each_topology!(
+    instances_share_entries_through_redis_in_a_python_layout,
+    callers_that_share_one_far_hit_count_as_hits,
+    python_written_values_are_read,
+    get_many_and_insert_many_use_one_round_trip_each,
+    undecodable_entries_are_misses_and_are_deleted,
+    prefix_delete_scans_and_unlinks_in_batches,
+    a_user_segment_cannot_widen_a_prefix_delete,
+    concurrent_increments_set_exactly_one_ttl,
+    a_lease_has_one_owner_and_expires,
+    entries_expire_in_redis,
+    a_wrong_type_under_a_key_is_a_miss_not_an_error,
+    a_tag_removes_its_keys_in_every_instance_and_its_index,
+    tag_indexes_shed_expired_members_and_expire_with_the_last,
+    hashes_are_shared_field_by_field_with_python,
+    another_instances_logout_reaches_this_one_within_the_near_ttl,
+    throttle_shares_one_gcra_limit_between_instances,
+    a_tag_removes_hash_shaped_entries_in_every_instance,
+);

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use cache_core::store::redis::RedisStore;
 use cache_core::stream::{Delivery, Invalidation, Report, StartFrom, Stream};
-use cache_core::test_util::{RedisServer, connect};
+use cache_core::test_util::{RedisServer, TestConnection, Topology, connect};
 use cache_core::{Cache, CacheKey, KeyPrefix};
 use redis::AsyncCommands;
 use redis::streams::StreamRangeReply;
@@ -60,7 +60,7 @@ fn unique(name: &str) -> String {
     format!("t:{nanos}:{}:{name}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-async fn entries(conn: &mut redis::aio::MultiplexedConnection, stream: &str) -> StreamRangeReply {
+async fn entries(conn: &mut TestConnection, stream: &str) -> StreamRangeReply {
     conn.xrange_all(stream).await.unwrap()
 }
 
@@ -94,9 +94,8 @@ where
     panic!("not done after {rounds} rounds: {total:?}");
 }
 
-#[tokio::test]
-async fn published_messages_are_flat_fields_handled_once_and_acknowledged() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn published_messages_are_flat_fields_handled_once_and_acknowledged(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let store = RedisStore::connect(&url).await.unwrap();
     let stream = Stream::<Verified>::new(&store, unique("verification_stream")).unwrap();
     for n in 0..3 {
@@ -136,9 +135,8 @@ async fn published_messages_are_flat_fields_handled_once_and_acknowledged() {
     assert_eq!(again, Report::default());
 }
 
-#[tokio::test]
-async fn a_failing_message_is_retried_then_moved_to_the_dead_letter_stream() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn a_failing_message_is_retried_then_moved_to_the_dead_letter_stream(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let store = RedisStore::connect(&url).await.unwrap();
     let stream = Stream::<Verified>::new(&store, unique("verifications")).unwrap();
     let id = stream.publish(&verified(7)).await.unwrap();
@@ -175,9 +173,8 @@ async fn a_failing_message_is_retried_then_moved_to_the_dead_letter_stream() {
     assert_eq!(field(entry, "_reason"), "the ledger is down");
 }
 
-#[tokio::test]
-async fn undecodable_messages_go_to_the_dead_letter_stream_without_the_handler() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn undecodable_messages_go_to_the_dead_letter_stream_without_the_handler(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let store = RedisStore::connect(&url).await.unwrap();
     let name = unique("verifications");
     let stream = Stream::<Verified>::new(&store, &name).unwrap();
@@ -245,9 +242,8 @@ async fn undecodable_messages_go_to_the_dead_letter_stream_without_the_handler()
     assert_eq!(consumer.pending().await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn a_dead_consumers_message_is_claimed_and_handled_by_another() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn a_dead_consumers_message_is_claimed_and_handled_by_another(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let store = RedisStore::connect(&url).await.unwrap();
     let stream = Stream::<Verified>::new(&store, unique("verifications")).unwrap();
     stream.publish(&verified(3)).await.unwrap();
@@ -283,9 +279,8 @@ async fn a_dead_consumers_message_is_claimed_and_handled_by_another() {
     assert_eq!(second.pending().await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn a_restarted_consumer_first_finishes_its_own_pending_messages() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn a_restarted_consumer_first_finishes_its_own_pending_messages(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let store = RedisStore::connect(&url).await.unwrap();
     let stream = Stream::<Verified>::new(&store, unique("verifications")).unwrap();
     stream.publish(&verified(1)).await.unwrap();
@@ -320,9 +315,8 @@ async fn a_restarted_consumer_first_finishes_its_own_pending_messages() {
     assert_eq!(after.pending().await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn a_new_group_starts_where_it_is_told() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn a_new_group_starts_where_it_is_told(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let store = RedisStore::connect(&url).await.unwrap();
     let stream = Stream::<Verified>::new(&store, unique("verifications")).unwrap();
     stream.publish(&verified(1)).await.unwrap();
@@ -355,9 +349,8 @@ async fn a_new_group_starts_where_it_is_told() {
     assert_eq!(only_new.poll(ok).await.unwrap().acked, 1);
 }
 
-#[tokio::test]
-async fn shutdown_finishes_the_message_in_hand_and_acknowledges_it() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn shutdown_finishes_the_message_in_hand_and_acknowledges_it(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let store = RedisStore::connect(&url).await.unwrap();
     let stream = Stream::<Verified>::new(&store, unique("verifications")).unwrap();
     stream.publish(&verified(1)).await.unwrap();
@@ -411,9 +404,8 @@ struct Merchant {
     slug: String,
 }
 
-#[tokio::test]
-async fn invalidation_messages_remove_keys_tags_and_prefixes_from_both_tiers() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn invalidation_messages_remove_keys_tags_and_prefixes_from_both_tiers(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let store = RedisStore::connect(&url).await.unwrap();
     let cache = Cache::builder()
         .max_capacity(1000)
@@ -623,3 +615,14 @@ async fn messages_from_python_are_consumed_and_a_killed_python_consumers_message
     .unwrap();
     assert_eq!(String::from_utf8_lossy(&checked.stdout).trim(), "0");
 }
+
+cache_core::on_each_topology!(
+    published_messages_are_flat_fields_handled_once_and_acknowledged,
+    a_failing_message_is_retried_then_moved_to_the_dead_letter_stream,
+    undecodable_messages_go_to_the_dead_letter_stream_without_the_handler,
+    a_dead_consumers_message_is_claimed_and_handled_by_another,
+    a_restarted_consumer_first_finishes_its_own_pending_messages,
+    a_new_group_starts_where_it_is_told,
+    shutdown_finishes_the_message_in_hand_and_acknowledges_it,
+    invalidation_messages_remove_keys_tags_and_prefixes_from_both_tiers,
+);

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use cache_core::codec::{Fields, Json, Text};
 use cache_core::store::redis::RedisStore;
-use cache_core::test_util::{RedisServer, connect};
+use cache_core::test_util::{RedisServer, Topology, connect};
 use cache_core::{Attempts, Cache, CacheKey, ErrorKind, Worked};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
@@ -322,9 +322,8 @@ async fn structures_in_process() {
     assert_eq!(cache.get(&key).await.unwrap().status, "verified");
 }
 
-#[tokio::test]
-async fn structures_on_redis_as_other_clients_see_them() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn structures_on_redis_as_other_clients_see_them(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let cache = redis_cache(&url).await;
     let run = run_name("redis");
     sets_and_sorted_sets(&cache, &run).await;
@@ -455,9 +454,8 @@ async fn a_pipeline_is_one_round_trip_on_redis() {
     assert!(reads <= 4, "{reads} socket reads");
 }
 
-#[tokio::test]
-async fn fleet_stats_add_up_what_every_instance_published() {
-    let (url, _server) = RedisServer::url_or_start().unwrap();
+async fn fleet_stats_add_up_what_every_instance_published(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let a = redis_cache(&url).await;
     let b = redis_cache(&url).await;
     let run = run_name("fleet");
@@ -480,3 +478,8 @@ async fn fleet_stats_add_up_what_every_instance_published() {
     assert_eq!((now.hits - was.hits, now.misses - was.misses), (2, 2));
     assert!(after.hit_ratio() > 0.0);
 }
+
+cache_core::on_each_topology!(
+    structures_on_redis_as_other_clients_see_them,
+    fleet_stats_add_up_what_every_instance_published,
+);

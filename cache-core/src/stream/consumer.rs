@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use redis::aio::MultiplexedConnection;
 use redis::streams::{
     StreamAutoClaimReply, StreamId, StreamPendingCountReply, StreamPendingReply, StreamReadReply,
 };
@@ -79,7 +78,7 @@ pub struct Consumer<M> {
     dead_letter: String,
     start: StartFrom,
     /// The connection for `XREADGROUP`, made when first needed and dropped after an error.
-    connection: Option<MultiplexedConnection>,
+    connection: Option<crate::store::redis::OwnConnection>,
     group_ready: bool,
     /// Whether this consumer's own pending messages are still to be read back, and after
     /// which id.
@@ -495,12 +494,13 @@ impl<M: Serialize + DeserializeOwned> Consumer<M> {
         Ok(())
     }
 
-    /// Copies `entry` to the dead-letter stream and acknowledges it, in one transaction.
+    /// Copies `entry` to the dead-letter stream and acknowledges it: in one transaction where
+    /// both streams share a slot (always on one server), else copied first and acknowledged
+    /// after, so that a failure in between leaves a duplicate and loses nothing.
     async fn bury(&self, entry: &Entry, reason: &str, report: &mut Report) -> Result<(), Error> {
         tracing::error!(stream = %self.stream.name(), id = %entry.id, deliveries = entry.deliveries, reason, dead_letter = %self.dead_letter, "stream message moved to the dead-letter stream");
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        let add = pipe.cmd("XADD").arg(&self.dead_letter).arg("*");
+        let mut add = redis::cmd("XADD");
+        add.arg(&self.dead_letter).arg("*");
         for (field, value) in entry.fields.iter().flatten() {
             add.arg(field).arg(value);
         }
@@ -509,14 +509,21 @@ impl<M: Serialize + DeserializeOwned> Consumer<M> {
             .arg("_deliveries")
             .arg(entry.deliveries)
             .arg("_reason")
-            .arg(reason)
-            .ignore();
-        pipe.cmd("XACK")
-            .arg(self.stream.name())
-            .arg(&self.group)
-            .arg(&entry.id)
-            .ignore();
-        let () = self.stream.store.pipeline(&pipe).await?;
+            .arg(reason);
+        let store = &self.stream.store;
+        if store.in_one_slot([self.dead_letter.as_str(), self.stream.name()]) {
+            let mut pipe = redis::pipe();
+            pipe.atomic().add_command(add).ignore();
+            pipe.cmd("XACK")
+                .arg(self.stream.name())
+                .arg(&self.group)
+                .arg(&entry.id)
+                .ignore();
+            let () = store.pipeline(&pipe).await?;
+        } else {
+            let _: String = store.command(&add).await?;
+            self.ack(&entry.id).await?;
+        }
         report.dead_lettered += 1;
         Ok(())
     }

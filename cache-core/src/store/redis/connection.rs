@@ -1,6 +1,10 @@
 //! The connections a [`RedisStore`](super::RedisStore) talks through: one shared multiplexed
-//! connection, or a bb8 pool; how redis-rs errors map to [`Error`]s; and what happens after a
-//! failover.
+//! connection, a bb8 pool, or a Redis Cluster connection; how redis-rs errors map to
+//! [`Error`]s; and what happens after a failover.
+//!
+//! A cluster connection is redis-rs's own: it keeps a multiplexed connection to each node,
+//! routes each command by its key's slot, follows `MOVED` and `ASK` redirections and refreshes
+//! its slot map after a failover, so none of that reaches the store.
 //!
 //! redis-rs rebuilds a connection after errors it deems unrecoverable (a broken socket), but
 //! not after `READONLY` (the server was demoted to a replica), `LOADING` (it restarted and is
@@ -16,6 +20,7 @@ use std::time::Duration;
 use redis::aio::{
     ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
 };
+use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
 
 use crate::error::{Error, ErrorKind};
@@ -24,6 +29,7 @@ use crate::error::{Error, ErrorKind};
 pub(super) enum Backend {
     Shared(Arc<SharedConnection>),
     Pooled(bb8::Pool<ClientManager>),
+    Cluster(ClusterConnection),
 }
 
 /// The shared multiplexed connection, replaced after a failover error.
@@ -129,6 +135,7 @@ pub(super) enum Conn {
     /// Boxed, so that a command's future on the shared connection does not carry the size of
     /// a checked-out connection.
     Pooled(Box<bb8::PooledConnection<'static, ClientManager>>),
+    Cluster(ClusterConnection),
 }
 
 impl Conn {
@@ -140,6 +147,8 @@ impl Conn {
         match self {
             Self::Shared(_, shared) => shared.rebuild(),
             Self::Pooled(conn) => conn.broken = true,
+            // The cluster client refreshes its slot map and reconnects by itself.
+            Self::Cluster(_) => {}
         }
     }
 }
@@ -149,6 +158,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Shared(c, _) => c.req_packed_command(cmd),
             Conn::Pooled(c) => c.conn.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
         }
     }
 
@@ -161,6 +171,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Shared(c, _) => c.req_packed_commands(cmd, offset, count),
             Conn::Pooled(c) => c.conn.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
         }
     }
 
@@ -168,6 +179,41 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Shared(c, _) => c.get_db(),
             Conn::Pooled(c) => c.conn.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// A connection of its own, outside the store's shared one: to one server, or to a cluster.
+pub(crate) enum OwnConnection {
+    Node(MultiplexedConnection),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for OwnConnection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Node(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Node(c) => c.req_packed_commands(cmd, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Node(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! [`RedisStore`](super::RedisStore) as [`Invalidations`]: Redis pub/sub on one channel,
-//! published through the store's connection and heard on a connection of its own.
+//! published through the store's connection and heard on a connection of its own (to one
+//! node of a cluster, which forwards every `PUBLISH` to all of its nodes).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -27,20 +28,23 @@ impl Invalidations for RedisStore {
 
     fn subscribe(&self) -> StoreFuture<'_, Subscription> {
         Box::pin(async move {
-            let connect = async {
-                let mut pubsub = self
-                    .inner
-                    .client
-                    .get_async_pubsub()
+            // On a cluster, any node hears every PUBLISH: the first seed that answers will do.
+            let mut failed = None;
+            for client in self.subscription_clients() {
+                let connect = async {
+                    let mut pubsub = client.get_async_pubsub().await.map_err(store_error)?;
+                    pubsub.subscribe(CHANNEL).await.map_err(store_error)?;
+                    Ok::<_, Error>(pubsub.into_on_message())
+                };
+                match self
+                    .connecting("subscribing to invalidations", connect)
                     .await
-                    .map_err(store_error)?;
-                pubsub.subscribe(CHANNEL).await.map_err(store_error)?;
-                Ok::<_, Error>(pubsub.into_on_message())
-            };
-            let stream = self
-                .connecting("subscribing to invalidations", connect)
-                .await?;
-            Ok(Box::pin(Payloads(stream)) as Subscription)
+                {
+                    Ok(stream) => return Ok(Box::pin(Payloads(stream)) as Subscription),
+                    Err(e) => failed = Some(e),
+                }
+            }
+            Err(failed.unwrap_or_else(|| Error::config("no Redis node to subscribe through")))
         })
     }
 }

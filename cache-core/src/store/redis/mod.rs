@@ -5,8 +5,41 @@
 //! the server before it returns, so a bad URL, a wrong password or an unreachable host is a
 //! clear error at start-up, not a failure on the first request.
 //!
+//! A Redis Cluster is named by a `redis+cluster://` URL (`rediss+cluster://` for TLS) listing
+//! some of its nodes, `redis+cluster://:password@10.0.0.1:7000,10.0.0.2:7000`, or by
+//! [`RedisStore::connect_cluster`] with one URL per node. The store then keeps a connection to
+//! every node, sends each command to the node serving its key, follows `MOVED`/`ASK` and
+//! failovers, splits batches by hash slot and walks prefixes on every master; everything the
+//! store offers works on both. See [the layout on a cluster](#on-a-cluster) below.
+//!
 //! Commands: `GET`, `MGET`, `SET … PX`, pipelined `SET`s, `UNLINK`, `SCAN MATCH` with batched
 //! `UNLINK` (never `KEYS`), Lua for counters and lease release, `SET NX PX` for leases.
+//!
+//! # On a cluster
+//!
+//! Keys are spread over the cluster by their hash slot, as Redis does for any client. What
+//! changes with the topology:
+//!
+//! - Batches (`insert_many`, [`Cache::pipeline`](crate::Cache::pipeline), structure batches)
+//!   are sent as one pipeline per slot, all at once; each operation stays atomic on its own,
+//!   as on one server. `get_many` is one `MGET` per slot, answered in the caller's order.
+//! - A tagged entry and its tag indexes (`cache-core:tag:<tag>`) usually live in different
+//!   slots, so the entry is written first and then recorded in each index (one small script
+//!   per index). A tag invalidation racing with the write thus either removes the entry or
+//!   runs before it is recorded, as if it had come first; if recording fails, the entry is
+//!   removed again so that no entry escapes its tags. On one server both happen in one script.
+//! - Prefix deletes, key listings and namespace invalidations `SCAN` every master in turn.
+//! - A stream's dead-letter stream is `<stream>:dead`. A message is moved there and
+//!   acknowledged in one transaction when both names share a slot (name the stream with a
+//!   hash tag, `{orders}`, to get that); otherwise it is copied first and acknowledged after,
+//!   so a crash in between leaves a duplicate in the dead letter and loses nothing.
+//! - [`RedisStore::pipeline`] sends its pipeline to one node: its commands' keys must share a
+//!   slot (or hash tag), or the cluster refuses them with `CROSSSLOT`.
+//! - Invalidation announcements ([`coherent`](crate::CacheBuilder::coherent) caches) use
+//!   `PUBLISH`, which a cluster forwards to every node; each cache listens through one of the
+//!   seed nodes, and tries the next seed when that one is gone.
+//! - [`ConnectionMode::pooled`] is for one server: a cluster connection already multiplexes
+//!   one connection per node.
 //!
 //! # Example
 //!
@@ -20,10 +53,17 @@
 //!     RedisOptions::default().command_timeout(Duration::from_millis(250)),
 //! )
 //! .await?;
-//! # let _ = store;
+//! // The same options, on a Redis Cluster known by two of its nodes.
+//! let cluster = RedisStore::connect_with(
+//!     "redis+cluster://:secret@10.0.0.1:7000,10.0.0.2:7000",
+//!     RedisOptions::default().command_timeout(Duration::from_millis(250)),
+//! )
+//! .await?;
+//! # let _ = (store, cluster);
 //! # Ok(()) }
 //! ```
 
+mod cluster;
 mod connection;
 mod coordination;
 mod invalidations;
@@ -36,8 +76,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "test-util")]
+pub(crate) use cluster::seed_urls as cluster_seed_urls;
 use connection::{Backend, ClientManager, Conn, SharedConnection, timeout_error};
-pub(crate) use connection::{reply_code, store_error};
+pub(crate) use connection::{OwnConnection, reply_code, store_error};
 #[cfg(feature = "test-util")]
 pub(crate) use invalidations::CHANNEL as INVALIDATION_CHANNEL;
 pub use options::{ConnectionMode, RedisOptions};
@@ -55,8 +97,8 @@ pub struct RedisStore {
 
 pub(super) struct StoreInner {
     backend: Backend,
-    /// For connections of their own (a stream consumer's blocking reads).
-    client: redis::Client,
+    /// For connections of their own (a stream consumer's blocking reads, the subscription).
+    clients: Clients,
     pub(super) options: RedisOptions,
     pub(super) increment: redis::Script,
     pub(super) count_in_window: redis::Script,
@@ -64,9 +106,21 @@ pub(super) struct StoreInner {
     pub(super) unlock: redis::Script,
     pub(super) set_tagged: redis::Script,
     pub(super) set_hash_tagged: redis::Script,
+    pub(super) index_key: redis::Script,
+    /// Which master serves each slot, on a cluster.
+    slot_owners: cluster::SlotOwners,
     pub(super) prune_tag: redis::Script,
     /// The URL with the password hidden, for messages.
     display_url: String,
+}
+
+/// Where a store's connections of its own come from.
+struct Clients {
+    /// A client for each node named at connect time: the server, or a cluster's seeds (a
+    /// subscription listens through one of them).
+    nodes: Vec<redis::Client>,
+    /// On a cluster, the cluster's client.
+    cluster: Option<redis::cluster::ClusterClient>,
 }
 
 /// The result of a command on `conn`, the connection replaced first when the error says its
@@ -116,6 +170,15 @@ impl RedisStore {
     /// As [`connect`](Self::connect).
     pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self, Error> {
         let display_url = redact(url);
+        if let Some(seeds) = cluster::seed_urls(url) {
+            let seeds = seeds.map_err(|e| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("invalid Redis Cluster URL {display_url}: {e}"),
+                )
+            })?;
+            return Self::connect_to_cluster(&seeds, options, display_url).await;
+        }
         let client = Self::client(url, &options).map_err(|e| {
             Error::new(
                 ErrorKind::Config,
@@ -163,10 +226,133 @@ impl RedisStore {
         let backend =
             within_connect_timeout(&options, &format!("connecting to {display_url}"), connect)
                 .await?;
+        let clients = Clients {
+            nodes: vec![own_client],
+            cluster: None,
+        };
+        Self::start(backend, clients, options, display_url).await
+    }
+
+    /// Connects to the Redis Cluster that `seeds` (a `redis://` or `rediss://` URL each, with
+    /// the same credentials) belong to, with `options`, and checks every node with `PING`.
+    /// The other nodes are found from the seeds; naming more than one lets the store start
+    /// while one of them is down. `connect_with` does the same for a `redis+cluster://` URL.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect); [`Config`](ErrorKind::Config) also for no seed, seeds
+    /// with different credentials, or [`ConnectionMode::pooled`] options.
+    pub async fn connect_cluster<S: AsRef<str>>(
+        seeds: impl IntoIterator<Item = S>,
+        options: RedisOptions,
+    ) -> Result<Self, Error> {
+        let seeds: Vec<String> = seeds.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        let display_url = seeds
+            .iter()
+            .map(|s| redact(s))
+            .collect::<Vec<_>>()
+            .join(",");
+        Self::connect_to_cluster(&seeds, options, display_url).await
+    }
+
+    async fn connect_to_cluster(
+        seeds: &[String],
+        options: RedisOptions,
+        display_url: String,
+    ) -> Result<Self, Error> {
+        let config_error = |e: RedisError| {
+            Error::new(
+                ErrorKind::Config,
+                format!("invalid Redis Cluster seeds {display_url}: {e}"),
+            )
+            .with_source(e)
+        };
+        if options.mode.pool_size().is_some() {
+            return Err(Error::config(
+                "a Redis Cluster is reached through one multiplexed connection per node; \
+                 ConnectionMode::pooled is for a single server",
+            ));
+        }
+        if seeds.is_empty() {
+            return Err(Error::config(
+                "a Redis Cluster needs at least one seed node",
+            ));
+        }
+        let seed_clients = seeds
+            .iter()
+            .map(|seed| Self::client(seed, &options))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(config_error)?;
+        // A plain connection to one seed first, for the same clear errors as one server gives
+        // (a wrong password, a refused port); the first seed that answers will do.
+        let mut probe = Ok(());
+        for client in &seed_clients {
+            probe = plain_connection(client, &options, Duration::ZERO)
+                .await
+                .map(drop);
+            if probe.is_ok() {
+                break;
+            }
+        }
+        probe.map_err(|e| e.context(format_args!("cannot use Redis Cluster at {display_url}")))?;
+        let nodes = seeds
+            .iter()
+            .map(|seed| Self::connection_info(seed, &options))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(config_error)?;
+        let tls = nodes
+            .first()
+            .is_some_and(|node| matches!(node.addr(), redis::ConnectionAddr::TcpTls { .. }));
+        let mut builder = redis::cluster::ClusterClientBuilder::new(nodes)
+            .connection_timeout(options.connect_timeout)
+            .response_timeout(options.command_timeout)
+            .retries(u32::try_from(options.reconnect_retries).unwrap_or(u32::MAX))
+            .tcp_settings(Self::tcp_settings(&options));
+        match (&options.tls_root_certificate, tls) {
+            (None, _) | (Some(_), false) => {}
+            #[cfg(feature = "tls")]
+            (Some(pem), true) => {
+                builder = builder.certs(redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                });
+            }
+            #[cfg(not(feature = "tls"))]
+            (Some(_), true) => {
+                return Err(Error::config(
+                    "a TLS root certificate needs cache-core's `tls` feature",
+                ));
+            }
+        }
+        let cluster = builder.build().map_err(config_error)?;
+        let connect = async {
+            cluster
+                .get_async_connection()
+                .await
+                .map(Backend::Cluster)
+                .map_err(store_error)
+        };
+        let backend =
+            within_connect_timeout(&options, &format!("connecting to {display_url}"), connect)
+                .await?;
+        let clients = Clients {
+            nodes: seed_clients,
+            cluster: Some(cluster),
+        };
+        Self::start(backend, clients, options, display_url).await
+    }
+
+    /// The store over `backend`, its health check started and its connection checked.
+    async fn start(
+        backend: Backend,
+        clients: Clients,
+        options: RedisOptions,
+        display_url: String,
+    ) -> Result<Self, Error> {
         let store = Self {
             inner: Arc::new(StoreInner {
                 backend,
-                client: own_client,
+                clients,
                 options,
                 increment: redis::Script::new(scripts::INCREMENT),
                 count_in_window: redis::Script::new(scripts::COUNT_IN_WINDOW),
@@ -174,6 +360,8 @@ impl RedisStore {
                 unlock: redis::Script::new(scripts::UNLOCK),
                 set_tagged: redis::Script::new(scripts::SET_TAGGED),
                 set_hash_tagged: redis::Script::new(scripts::SET_HASH_TAGGED),
+                index_key: redis::Script::new(scripts::INDEX_KEY),
+                slot_owners: cluster::SlotOwners::default(),
                 prune_tag: redis::Script::new(scripts::PRUNE_TAG),
                 display_url,
             }),
@@ -217,11 +405,20 @@ impl RedisStore {
         options: &RedisOptions,
     ) -> Result<redis::ConnectionInfo, RedisError> {
         use redis::IntoConnectionInfo;
-        let mut tcp = redis::io::tcp::TcpSettings::default();
-        if let Some(idle) = options.keepalive {
-            tcp = tcp.set_keepalive(redis::io::tcp::socket2::TcpKeepalive::new().with_time(idle));
+        Ok(url
+            .into_connection_info()?
+            .set_tcp_settings(Self::tcp_settings(options)))
+    }
+
+    /// `options`' TCP settings: keepalive probes after the idle time it sets.
+    fn tcp_settings(options: &RedisOptions) -> redis::io::tcp::TcpSettings {
+        let tcp = redis::io::tcp::TcpSettings::default();
+        match options.keepalive {
+            Some(idle) => {
+                tcp.set_keepalive(redis::io::tcp::socket2::TcpKeepalive::new().with_time(idle))
+            }
+            None => tcp,
         }
-        Ok(url.into_connection_info()?.set_tcp_settings(tcp))
     }
 
     /// A redis-rs client for `url`, trusting `options`' root certificate when there is one.
@@ -270,6 +467,7 @@ impl RedisStore {
     async fn conn(&self) -> Result<Conn, Error> {
         match &self.inner.backend {
             Backend::Shared(shared) => Ok(Conn::Shared(shared.get(), shared.clone())),
+            Backend::Cluster(cluster) => Ok(Conn::Cluster(cluster.clone())),
             // Boxed: a checkout's future is large, and inline it would be moved with every
             // command's future on the shared path too.
             Backend::Pooled(pool) => Box::pin(pool.get_owned())
@@ -339,8 +537,126 @@ impl RedisStore {
     pub(crate) async fn dedicated_connection(
         &self,
         extra: Duration,
-    ) -> Result<redis::aio::MultiplexedConnection, Error> {
-        plain_connection(&self.inner.client, &self.inner.options, extra).await
+    ) -> Result<OwnConnection, Error> {
+        let options = &self.inner.options;
+        match (&self.inner.clients.cluster, self.inner.clients.nodes.first()) {
+            (None, Some(client)) => plain_connection(client, options, extra)
+                .await
+                .map(OwnConnection::Node),
+            (None, None) => Err(Error::config("the store names no Redis node")),
+            (Some(cluster), _) => {
+                let config = redis::cluster::ClusterConfig::new()
+                    .set_connection_timeout(options.connect_timeout)
+                    .set_response_timeout(options.command_timeout + extra);
+                within_connect_timeout(options, "connecting", async {
+                    cluster
+                        .get_async_connection_with_config(config)
+                        .await
+                        .map(OwnConnection::Cluster)
+                        .map_err(store_error)
+                })
+                .await
+            }
+        }
+    }
+
+    /// The clients a subscription may listen through, in the order to try them: the server,
+    /// or each seed node of a cluster (a cluster forwards every `PUBLISH` to every node).
+    pub(super) fn subscription_clients(&self) -> &[redis::Client] {
+        &self.inner.clients.nodes
+    }
+
+    /// Whether the store talks to a Redis Cluster.
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self.inner.backend, Backend::Cluster(_))
+    }
+
+    /// Whether one transaction or script may touch all of `keys`: always on one server, on a
+    /// cluster when they share a hash slot.
+    pub(crate) fn in_one_slot<'a>(&self, keys: impl IntoIterator<Item = &'a str>) -> bool {
+        !self.is_cluster() || cluster::same_slot(keys.into_iter().map(str::as_bytes))
+    }
+
+    /// Sends the pipelines `build` makes for groups of the positions of `keys`: one group of
+    /// all of them on one server; on a cluster, one group per master, all sent at once (a group
+    /// that meets a moved slot is sent again as one pipeline per slot). Returns each group's
+    /// positions, in their order, with its pipeline's replies.
+    pub(super) async fn pipelined(
+        &self,
+        keys: &[&str],
+        build: impl Fn(&[usize]) -> Pipeline,
+    ) -> Result<Vec<(Vec<usize>, Vec<redis::Value>)>, Error> {
+        let Backend::Cluster(conn) = &self.inner.backend else {
+            let all: Vec<usize> = (0..keys.len()).collect();
+            let values = self.query_pipe(&build(&all)).await?;
+            return Ok(vec![(all, values)]);
+        };
+        let owners = self
+            .bounded(
+                "reading the cluster's slots",
+                self.inner.slot_owners.get(&mut conn.clone()),
+            )
+            .await?;
+        let slots: Vec<u16> = keys
+            .iter()
+            .map(|key| cluster::slot_of(key.as_bytes()))
+            .collect();
+        let groups = cluster::grouped(0..keys.len(), |i| owners[usize::from(slots[i])]);
+        let build = &build;
+        let slots = &slots;
+        futures_util::future::try_join_all(groups.into_iter().map(|(master, group)| async move {
+            let pipe = build(&group);
+            let mut to_master = cluster::ToMaster {
+                conn: conn.clone(),
+                slot: master,
+            };
+            let sent = self
+                .bounded("a pipeline", async {
+                    pipe.query_async::<Vec<redis::Value>>(&mut to_master)
+                        .await
+                        .map_err(store_error)
+                })
+                .await;
+            match sent {
+                Err(e) if matches!(reply_code(&e), Some("MOVED" | "ASK")) => {
+                    self.inner.slot_owners.forget();
+                    let mut order = Vec::with_capacity(group.len());
+                    let mut values = Vec::new();
+                    for (_, part) in cluster::grouped(group.iter().copied(), |i| slots[i]) {
+                        values.extend(self.query_pipe::<Vec<redis::Value>>(&build(&part)).await?);
+                        order.extend(part);
+                    }
+                    Ok((order, values))
+                }
+                sent => sent.map(|values| (group, values)),
+            }
+        }))
+        .await
+    }
+
+    /// One `SCAN` step over keys matching `pattern`: on the server, or on a cluster's masters
+    /// one after the other, with one cursor for the whole walk.
+    pub(super) async fn scan_step(
+        &self,
+        pattern: &str,
+        cursor: u64,
+        count: usize,
+    ) -> Result<(u64, Vec<String>), Error> {
+        if let Backend::Cluster(conn) = &self.inner.backend {
+            return self
+                .bounded(
+                    "a scan",
+                    cluster::scan_step(conn.clone(), pattern, cursor, count),
+                )
+                .await;
+        }
+        let mut cmd = redis::cmd("SCAN");
+        cmd.arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(count);
+        self.query(&cmd).await
     }
 
     /// Runs `connect` (which makes a connection) under the connect timeout.
@@ -403,13 +719,7 @@ impl RedisStore {
         let pattern = prefix.scan_pattern();
         let mut cursor: u64 = 0;
         loop {
-            let mut cmd = redis::cmd("SCAN");
-            cmd.arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(batch_size);
-            let (next, keys): (u64, Vec<String>) = self.query(&cmd).await?;
+            let (next, keys) = self.scan_step(&pattern, cursor, batch_size).await?;
             batch.extend(keys.into_iter().filter(|k| prefix.matches(k)));
             cursor = next;
             let last = cursor == 0;
@@ -474,6 +784,7 @@ impl std::fmt::Debug for RedisStore {
         let mode = match self.inner.backend {
             Backend::Shared(_) => "multiplexed",
             Backend::Pooled(_) => "pooled",
+            Backend::Cluster(_) => "cluster",
         };
         f.debug_struct("RedisStore")
             .field("url", &self.inner.display_url)

@@ -43,8 +43,8 @@ end
 return 0
 ";
 
-/// The Lua that records KEYS[1], written with TTL `ttl` (milliseconds, 0 for none), in the
-/// tag indexes KEYS[2..]: a sorted set of keys scored by their expiry (Unix milliseconds,
+/// The Lua that records `member`, written with TTL `ttl` (milliseconds, 0 for none), in the
+/// tag indexes KEYS[first..]: a sorted set of keys scored by their expiry (Unix milliseconds,
 /// `+inf` for none). Expired members are pruned on every write, and the index itself expires
 /// with its last member, so an index never outgrows its live keys.
 macro_rules! index_tags {
@@ -52,10 +52,10 @@ macro_rules! index_tags {
         r"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-for i = 2, #KEYS do
+for i = first, #KEYS do
   local score = '+inf'
   if ttl > 0 then score = now + ttl end
-  redis.call('ZADD', KEYS[i], score, KEYS[1])
+  redis.call('ZADD', KEYS[i], score, member)
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. now)
   local top = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
   if top[2] == 'inf' then
@@ -73,6 +73,7 @@ return 1
 /// tag indexes; ARGV[1] value; ARGV[2] TTL in milliseconds, 0 for none.
 pub(super) const SET_TAGGED: &str = concat!(
     r"
+local member, first = KEYS[1], 2
 local ttl = tonumber(ARGV[2])
 if ttl > 0 then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
@@ -88,12 +89,23 @@ end
 /// none; ARGV[2..] field, value, field, value...
 pub(super) const SET_HASH_TAGGED: &str = concat!(
     r"
+local member, first = KEYS[1], 2
 local ttl = tonumber(ARGV[1])
 redis.call('DEL', KEYS[1])
 if #ARGV > 1 then
   redis.call('HSET', KEYS[1], unpack(ARGV, 2))
   if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
 end
+",
+    index_tags!()
+);
+
+/// Records a key written elsewhere (in another slot of a cluster) in the tag indexes KEYS
+/// (see `index_tags!`). ARGV[1] the key; ARGV[2] its TTL in milliseconds, 0 for none.
+pub(super) const INDEX_KEY: &str = concat!(
+    r"
+local member, first = ARGV[1], 1
+local ttl = tonumber(ARGV[2])
 ",
     index_tags!()
 );

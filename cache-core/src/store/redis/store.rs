@@ -1,11 +1,40 @@
 //! [`RedisStore`](super::RedisStore) as a [`Store`]: plain commands, `MGET`, pipelines, and Lua
-//! where several keys must change in one atomic step.
+//! where several keys must change in one atomic step (on a cluster, where they share a slot).
 
 use std::time::Duration;
 
 use super::{RedisStore, millis, tag_index};
 use crate::key::KeyPrefix;
 use crate::store::{Coordination, ScanPage, Store, StoreEntry, StoreFuture, TagRemoval};
+
+impl RedisStore {
+    /// Records `key`, just written with `ttl`, in the tag `indexes`, where they do not share
+    /// its slot (one script per index, all sent at once). Written before it is recorded, an
+    /// entry is never in Redis unrecorded for long: if recording fails, the entry is removed
+    /// again, so that a tag invalidation cannot miss it.
+    async fn record_in_tags(
+        &self,
+        key: &str,
+        ttl: Option<Duration>,
+        indexes: &[String],
+    ) -> Result<(), crate::Error> {
+        let recorded = futures_util::future::try_join_all(indexes.iter().map(|index| {
+            let mut invocation = self.inner.index_key.key(index);
+            invocation.arg(key).arg(ttl.map_or(0, millis));
+            async move { self.invoke::<i64>(invocation).await }
+        }))
+        .await;
+        match recorded {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                if let Err(undo) = Store::delete(self, &[key.to_owned()]).await {
+                    tracing::warn!(key, error = %undo, "an entry whose tags could not be recorded could not be removed either; it lives until its TTL");
+                }
+                Err(e)
+            }
+        }
+    }
+}
 
 impl Store for RedisStore {
     fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
@@ -19,13 +48,8 @@ impl Store for RedisStore {
         count: usize,
     ) -> StoreFuture<'a, ScanPage> {
         Box::pin(async move {
-            let mut cmd = redis::cmd("SCAN");
-            cmd.arg(cursor)
-                .arg("MATCH")
-                .arg(format!("{}*", crate::key::glob_escape(prefix.as_str())))
-                .arg("COUNT")
-                .arg(count);
-            let (next, keys): (u64, Vec<String>) = self.query(&cmd).await?;
+            let pattern = format!("{}*", crate::key::glob_escape(prefix.as_str()));
+            let (next, keys) = self.scan_step(&pattern, cursor, count).await?;
             Ok(ScanPage::new(keys, next))
         })
     }
@@ -72,15 +96,19 @@ impl Store for RedisStore {
             if entries.is_empty() {
                 return Ok(());
             }
-            let mut pipe = redis::pipe();
-            for entry in entries {
-                let cmd = pipe.cmd("SET").arg(&entry.key).arg(&entry.value);
-                if let Some(ttl) = entry.ttl {
-                    cmd.arg("PX").arg(millis(ttl));
+            let keys: Vec<&str> = entries.iter().map(|entry| entry.key.as_str()).collect();
+            self.pipelined(&keys, |group| {
+                let mut pipe = redis::pipe();
+                for entry in group.iter().map(|&i| &entries[i]) {
+                    let cmd = pipe.cmd("SET").arg(&entry.key).arg(&entry.value);
+                    if let Some(ttl) = entry.ttl {
+                        cmd.arg("PX").arg(millis(ttl));
+                    }
                 }
-                cmd.ignore();
-            }
-            self.query_pipe(&pipe).await
+                pipe
+            })
+            .await
+            .map(drop)
         })
     }
 
@@ -92,9 +120,14 @@ impl Store for RedisStore {
         tags: &'a [String],
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
+            let indexes: Vec<String> = tags.iter().map(|tag| tag_index(tag)).collect();
+            if !self.in_one_slot(std::iter::once(key).chain(indexes.iter().map(String::as_str))) {
+                self.set(key, value, ttl).await?;
+                return self.record_in_tags(key, ttl, &indexes).await;
+            }
             let mut invocation = self.inner.set_tagged.key(key);
-            for tag in tags {
-                invocation.key(tag_index(tag));
+            for index in &indexes {
+                invocation.key(index);
             }
             invocation.arg(value).arg(ttl.map_or(0, millis));
             let _: i64 = self.invoke(invocation).await?;
@@ -110,10 +143,13 @@ impl Store for RedisStore {
         tags: &'a [String],
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            if !tags.is_empty() {
+            let indexes: Vec<String> = tags.iter().map(|tag| tag_index(tag)).collect();
+            let atomic =
+                self.in_one_slot(std::iter::once(key).chain(indexes.iter().map(String::as_str)));
+            if !indexes.is_empty() && atomic {
                 let mut invocation = self.inner.set_hash_tagged.key(key);
-                for tag in tags {
-                    invocation.key(tag_index(tag));
+                for index in &indexes {
+                    invocation.key(index);
                 }
                 invocation.arg(ttl.map_or(0, millis));
                 for (field, value) in fields {
@@ -130,7 +166,11 @@ impl Store for RedisStore {
                     pipe.cmd("PEXPIRE").arg(key).arg(millis(ttl)).ignore();
                 }
             }
-            self.query_pipe(&pipe).await
+            self.query_pipe::<()>(&pipe).await?;
+            if indexes.is_empty() || fields.is_empty() {
+                return Ok(());
+            }
+            self.record_in_tags(key, ttl, &indexes).await
         })
     }
 

@@ -1,5 +1,6 @@
-//! [`RedisStore`](super::RedisStore) as [`Structures`]: every batch is one pipeline, each op
-//! one command (or one short Lua script where a structure gets its TTL when created).
+//! [`RedisStore`](super::RedisStore) as [`Structures`]: every batch is one pipeline (one per
+//! master on a cluster), each op one command (or one short Lua script where a structure
+//! gets its TTL when created).
 
 use redis::{Cmd, Value};
 
@@ -16,21 +17,28 @@ impl Structures for RedisStore {
             if ops.is_empty() {
                 return Ok(Vec::new());
             }
-            let mut pipe = redis::pipe();
-            let mut counts = Vec::with_capacity(ops.len());
-            for op in ops {
-                let cmds = commands(op);
-                counts.push(cmds.len());
-                for cmd in cmds {
-                    pipe.add_command(cmd);
+            let commands: Vec<Vec<Cmd>> = ops.iter().map(commands).collect();
+            let keys: Vec<&str> = ops.iter().map(Op::key).collect();
+            let answered = self
+                .pipelined(&keys, |group| {
+                    let mut pipe = redis::pipe();
+                    for cmd in group.iter().flat_map(|&i| &commands[i]) {
+                        pipe.add_command(cmd.clone());
+                    }
+                    pipe
+                })
+                .await?;
+            // Each op's reply from its commands' replies, in the order of the ops.
+            let mut replies: Vec<Option<Reply>> = Vec::new();
+            replies.resize_with(ops.len(), || None);
+            for (group, values) in answered {
+                let mut values = values.into_iter();
+                for i in group {
+                    let mine = values.by_ref().take(commands[i].len()).collect();
+                    replies[i] = Some(reply(&ops[i], mine)?);
                 }
             }
-            let values: Vec<Value> = self.query_pipe(&pipe).await?;
-            let mut values = values.into_iter();
-            ops.iter()
-                .zip(counts)
-                .map(|(op, n)| reply(op, values.by_ref().take(n).collect()))
-                .collect()
+            Ok(replies.into_iter().flatten().collect())
         })
     }
 }
