@@ -317,7 +317,14 @@ impl RedisServer {
         }
     }
 
+    /// The server's snapshot file, in the temporary folder: its own, so that it never loads
+    /// what another server (another test's replica, say) saved there.
+    fn snapshot(&self) -> String {
+        format!("cache-core-{}-{}.rdb", std::process::id(), self.port)
+    }
+
     fn spawn(&mut self) -> io::Result<()> {
+        let _ = std::fs::remove_file(std::env::temp_dir().join(self.snapshot()));
         let binary = self
             .settings
             .binary
@@ -333,6 +340,8 @@ impl RedisServer {
             "",
             "--appendonly",
             "no",
+            "--dbfilename",
+            &self.snapshot(),
         ])
         .args([
             "--dir",
@@ -415,6 +424,7 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+        let _ = std::fs::remove_file(std::env::temp_dir().join(self.snapshot()));
         release_port(self.port);
         if let Some(files) = &self.tls {
             let _ = std::fs::remove_dir_all(&files.dir);
@@ -519,6 +529,7 @@ pub struct RedisClusterBuilder {
     replicas: usize,
     password: Option<String>,
     node_timeout: Duration,
+    config: Vec<(String, String)>,
 }
 
 impl RedisClusterBuilder {
@@ -548,8 +559,15 @@ impl RedisClusterBuilder {
         self
     }
 
+    /// Passes `--name value` to every node (such as `cluster-require-full-coverage`, `no`),
+    /// after the options the builder sets itself.
+    pub fn config(mut self, name: &str, value: &str) -> Self {
+        self.config.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
     /// Starts the nodes, joins them with `redis-cli --cluster create` and waits until every
-    /// node reports `cluster_state:ok`.
+    /// node reports `cluster_state:ok` and every replica has its master's data.
     ///
     /// # Errors
     ///
@@ -573,7 +591,11 @@ impl RedisClusterBuilder {
         for _ in 0..count {
             let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let file = format!("cache-core-nodes-{}-{n}.conf", std::process::id());
-            cluster.files.push(std::env::temp_dir().join(&file));
+            // A file left by a killed run of a process with the same id would make the node
+            // start as a member of that old cluster.
+            let path = std::env::temp_dir().join(&file);
+            let _ = std::fs::remove_file(&path);
+            cluster.files.push(path);
             // The bus port is chosen too: by default it is the client port + 10000, which
             // is past 65535 for much of the ephemeral range.
             let bus = free_port()?;
@@ -582,7 +604,16 @@ impl RedisClusterBuilder {
                 .config("cluster-enabled", "yes")
                 .config("cluster-config-file", &file)
                 .config("cluster-node-timeout", &node_timeout)
-                .config("cluster-port", &bus.to_string());
+                .config("cluster-port", &bus.to_string())
+                // A replica loads its master's data from the socket, not through a file.
+                .config("repl-diskless-load", "on-empty-db")
+                // A replica gets its first copy at once (not 5 s later), and may take over
+                // however long it was cut off: a test kills masters soon after the start.
+                .config("repl-diskless-sync-delay", "0")
+                .config("cluster-replica-validity-factor", "0");
+            for (name, value) in &self.config {
+                node = node.config(name, value);
+            }
             if let Some(password) = &self.password {
                 node = node.password(password).config("masterauth", password);
             }
@@ -600,13 +631,13 @@ impl RedisClusterBuilder {
             .args(&addresses)
             .args(["--cluster-replicas", &self.replicas.to_string()])
             .arg("--cluster-yes")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
             .output()
             .map_err(|e| io::Error::new(e.kind(), format!("cannot run redis-cli: {e}")))?;
         if !created.status.success() {
+            // redis-cli says what went wrong on standard output.
             return Err(io::Error::other(format!(
-                "redis-cli --cluster create failed: {}",
+                "redis-cli --cluster create failed: {}{}",
+                String::from_utf8_lossy(&created.stdout),
                 String::from_utf8_lossy(&created.stderr)
             )));
         }
@@ -669,6 +700,7 @@ impl RedisCluster {
             replicas: 0,
             password: None,
             node_timeout: Duration::from_secs(2),
+            config: Vec::new(),
         }
     }
 
@@ -682,7 +714,8 @@ impl RedisCluster {
         cli
     }
 
-    /// Waits until every running node reports `cluster_state:ok`.
+    /// Waits until every running node reports `cluster_state:ok`, and every replica among
+    /// them has its master's data (its link to the master is up).
     fn wait_ready(&self, within: Duration) -> io::Result<()> {
         let deadline = Instant::now() + within;
         loop {
@@ -690,7 +723,16 @@ impl RedisCluster {
                 .nodes
                 .iter()
                 .filter(|node| node.is_running())
-                .all(|node| self.node_says(node.port(), &["cluster", "info"], "cluster_state:ok"));
+                .all(|node| {
+                    let port = node.port();
+                    self.node_says(port, &["cluster", "info"], "cluster_state:ok")
+                        && (self.node_says(port, &["role"], "master")
+                            || self.node_says(
+                                port,
+                                &["info", "replication"],
+                                "master_link_status:up",
+                            ))
+                });
             if ready {
                 return Ok(());
             }
@@ -744,6 +786,45 @@ impl RedisCluster {
                     && self.node_says(self.nodes[i].port(), &["role"], "master")
             })
             .collect()
+    }
+
+    /// Moves `slots` hash slots, with their keys, from the master at position `from` of
+    /// [`nodes_mut`](Self::nodes_mut) to the master at `to` (`redis-cli --cluster reshard`),
+    /// as an operator rebalancing a live cluster does: clients meet `MOVED` and `ASK` replies.
+    ///
+    /// # Errors
+    ///
+    /// When `redis-cli` cannot run or reports a failure.
+    pub fn reshard(&self, from: usize, to: usize, slots: usize) -> io::Result<()> {
+        let id = |node: usize| -> io::Result<String> {
+            let out = self
+                .cli()
+                .args([
+                    "-p",
+                    &self.nodes[node].port().to_string(),
+                    "cluster",
+                    "myid",
+                ])
+                .output()?;
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        };
+        let moved = self
+            .cli()
+            .arg("--cluster")
+            .arg("reshard")
+            .arg(format!("127.0.0.1:{}", self.nodes[from].port()))
+            .args(["--cluster-from", &id(from)?, "--cluster-to", &id(to)?])
+            .args(["--cluster-slots", &slots.to_string(), "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()?;
+        if !moved.status.success() {
+            return Err(io::Error::other(format!(
+                "redis-cli --cluster reshard failed: {}",
+                String::from_utf8_lossy(&moved.stderr)
+            )));
+        }
+        Ok(())
     }
 
     /// Waits, up to `within`, until the running nodes agree the cluster is whole again

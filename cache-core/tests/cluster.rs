@@ -1,8 +1,41 @@
-//! The test harness's Redis Cluster: three masters on free loopback ports, joined and ready,
-//! with keys spread across all of them; the ground the cluster far tier will be tested on.
+//! What only a Redis Cluster has: a master killed mid-test (reads fail open, the replica takes
+//! over, writes land again), slots moved under a running store (`MOVED`), AUTH on every node,
+//! and the harness's cluster itself. The operations shared with a single server run on both
+//! in `tests/redis.rs`, `tests/structures.rs`, `tests/stream.rs` and `tests/coherence.rs`.
 
-use cache_core::test_util::RedisCluster;
+use std::time::{Duration, Instant};
+
+use cache_core::codec::Text;
+use cache_core::store::redis::{ConnectionMode, RedisOptions, RedisStore};
+use cache_core::test_util::{RedisCluster, connect};
+use cache_core::{Cache, CacheKey, ErrorKind};
 use redis::AsyncCommands;
+
+/// `item:<n>`, written as text so that the test reads it as any client would.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(key = "item:{0}", namespace = "item", ttl = "1h", value = String, codec = Text)]
+struct Item(u32);
+
+/// `hits:<n>`, a counter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
+#[cache(key = "hits:{0}", namespace = "hits", ttl = "1h", value = i64, codec = Text)]
+struct Hits(u32);
+
+async fn cluster_cache(url: &str, options: RedisOptions) -> Cache {
+    let store = RedisStore::connect_with(url, options).await.unwrap();
+    Cache::builder().far(store).near(false).build().unwrap()
+}
+
+/// How many of `items` Redis holds with the value `value(n)`, read by a plain cluster client.
+async fn held(url: &str, items: std::ops::Range<u32>, value: impl Fn(u32) -> String) -> usize {
+    let mut conn = connect(url).await.unwrap();
+    let keys: Vec<String> = items.clone().map(|n| format!("item:{n}")).collect();
+    let values: Vec<Option<String>> = conn.mget(&keys).await.unwrap();
+    items
+        .zip(values)
+        .filter(|(n, v)| v.as_deref() == Some(value(*n).as_str()))
+        .count()
+}
 
 #[tokio::test]
 async fn the_harness_starts_a_three_master_cluster_that_spreads_keys() {
@@ -39,4 +72,170 @@ async fn the_harness_starts_a_three_master_cluster_that_spreads_keys() {
         assert!(info.contains("cluster_known_nodes:3"), "{info}");
     }
     assert_eq!(total, 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_master_fails_open_and_writes_land_once_its_replica_took_over() {
+    let mut cluster = RedisCluster::builder()
+        .replicas(1)
+        .node_timeout(Duration::from_millis(1000))
+        .start()
+        .unwrap();
+    let url = cluster.url();
+    let cache = cluster_cache(
+        &url,
+        RedisOptions::default()
+            .command_timeout(Duration::from_millis(500))
+            .connect_timeout(Duration::from_secs(1)),
+    )
+    .await;
+    cache
+        .insert_many((0..200).map(|n| (Item(n), format!("v{n}"))).collect())
+        .await;
+    assert_eq!(held(&url, 0..200, |n| format!("v{n}")).await, 200);
+
+    let masters = cluster.masters();
+    assert_eq!(masters.len(), 3, "three masters, each with a replica");
+    cluster.nodes_mut()[masters[0]].stop();
+
+    // Until its replica takes over, the cluster refuses every command (`CLUSTERDOWN`, as
+    // Redis does while a slot has no master): every read still answers, from the loader,
+    // and nothing panics or reaches the caller as an error.
+    for n in 0..60 {
+        let value = cache
+            .get_with(&Item(n), async move { format!("origin{n}") })
+            .await;
+        assert!(
+            *value == format!("origin{n}") || *value == format!("v{n}"),
+            "{value}"
+        );
+    }
+    assert!(cache.stats().total().store_errors > 0);
+
+    // Once the replica serves the dead master's slots, writes land on every slot again: the
+    // store's connection, which may still try the dead master, is replaced by one that reads
+    // the topology afresh.
+    cluster.wait_until_ok(Duration::from_secs(30)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        cache
+            .insert_many((0..200).map(|n| (Item(n), format!("w{n}"))).collect())
+            .await;
+        let landed = held(&url, 0..200, |n| format!("w{n}")).await;
+        if landed == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{landed} of 200 writes landed after the failover"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // And the cache reads them back, strictly: no error hides behind a miss.
+    for n in (0..200).step_by(7) {
+        let value = cache.strict().get(&Item(n)).await.unwrap();
+        assert_eq!(
+            value.as_deref().map(String::as_str),
+            Some(format!("w{n}").as_str())
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moved_slots_are_followed_without_an_error_reaching_the_caller() {
+    let cluster = RedisCluster::start().unwrap();
+    let url = cluster.url();
+    let cache = cluster_cache(&url, RedisOptions::default()).await;
+    let mut pipe = cache.pipeline();
+    for n in 0..300 {
+        pipe.increment(&Hits(n), 1);
+    }
+    pipe.run().await.unwrap();
+    cache
+        .insert_many((0..300).map(|n| (Item(n), format!("v{n}"))).collect())
+        .await;
+
+    // An operator moves a third of the first master's slots to the second, keys included.
+    cluster.reshard(0, 1, 2000).unwrap();
+
+    // Commands and per-slot pipelines meet MOVED (or ASK) and are sent again where the reply
+    // says, once each: every counter counts once. None of it reaches the caller.
+    let mut pipe = cache.pipeline();
+    let counted: Vec<_> = (0..300).map(|n| pipe.increment(&Hits(n), 1)).collect();
+    let mut answers = pipe.run().await.unwrap();
+    for slot in counted {
+        assert_eq!(answers.take(slot).unwrap(), 2);
+    }
+    cache
+        .insert_many((0..300).map(|n| (Item(n), format!("w{n}"))).collect())
+        .await;
+    assert_eq!(held(&url, 0..300, |n| format!("w{n}")).await, 300);
+    for n in (0..300).step_by(11) {
+        let value = cache.strict().get(&Item(n)).await.unwrap();
+        assert_eq!(
+            value.as_deref().map(String::as_str),
+            Some(format!("w{n}").as_str())
+        );
+    }
+    assert_eq!(
+        cache.stats().total().store_errors,
+        0,
+        "no failure was absorbed either"
+    );
+}
+
+#[tokio::test]
+async fn a_cluster_with_a_password_is_served_and_refuses_a_wrong_one() {
+    let cluster = RedisCluster::builder().password("s3cret").start().unwrap();
+    let url = cluster.url();
+    assert!(url.starts_with("redis+cluster://:s3cret@"), "{url}");
+    let cache = cluster_cache(&url, RedisOptions::default()).await;
+    cache.insert(Item(1), "one".to_owned()).await;
+    let value = cache.strict().get(&Item(1)).await.unwrap();
+    assert_eq!(value.as_deref().map(String::as_str), Some("one"));
+
+    let wrong = url.replace("s3cret", "guess");
+    let error = RedisStore::connect(&wrong).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Auth, "{error}");
+    assert!(
+        !error.to_string().contains("guess"),
+        "the password is hidden: {error}"
+    );
+    let seeds: Vec<String> = cluster
+        .urls()
+        .iter()
+        .map(|u| u.replace("s3cret", "guess"))
+        .collect();
+    let error = RedisStore::connect_cluster(&seeds, RedisOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Auth, "{error}");
+}
+
+#[tokio::test]
+async fn cluster_settings_that_cannot_work_are_config_errors() {
+    let cluster = RedisCluster::start().unwrap();
+    let pooled = RedisStore::connect_with(
+        &cluster.url(),
+        RedisOptions::default().mode(ConnectionMode::pooled(4)),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(pooled.kind(), ErrorKind::Config, "{pooled}");
+
+    let nothing = RedisStore::connect("redis+cluster:///0").await.unwrap_err();
+    assert_eq!(nothing.kind(), ErrorKind::Config, "{nothing}");
+    let none: [&str; 0] = [];
+    let empty = RedisStore::connect_cluster(none, RedisOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(empty.kind(), ErrorKind::Config, "{empty}");
+
+    // One seed that is down is passed over when another answers.
+    let mut urls = cluster.urls();
+    urls.insert(0, "redis://127.0.0.1:1".to_owned());
+    let store = RedisStore::connect_cluster(&urls, RedisOptions::default())
+        .await
+        .unwrap();
+    assert!(format!("{store:?}").contains("cluster"), "{store:?}");
 }

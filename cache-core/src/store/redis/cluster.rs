@@ -1,23 +1,15 @@
 //! What a Redis Cluster changes for a [`RedisStore`](super::RedisStore): seed nodes from a
-//! `redis+cluster://` URL, commands grouped by hash slot, and key walks over every master.
+//! `redis+cluster://` URL, batches cut per hash slot, and key walks over every master.
 //!
 //! redis-rs's cluster client routes a single command by its key and splits `MGET`, `UNLINK`
-//! and `EXISTS` by slot itself, but it refuses a pipeline whose keys are in several slots. A
-//! node accepts any key of the slots it serves, so batches are cut into one pipeline per
-//! master here (from the slot map `CLUSTER SLOTS` gives), sent together, and their replies
-//! put back in the caller's order. When the map is out of date (a slot moved, `MOVED`), it
-//! is read again and the batch's pipeline for that master is sent again as one pipeline per
-//! slot, which redis-rs routes and redirects itself. `SCAN` walks one node's keys only, so a
-//! walk visits each master in turn.
+//! and `EXISTS` by slot itself, but it refuses a pipeline whose keys are in several slots, so
+//! batches are cut into one pipeline per slot here, sent together (those of one master share
+//! its connection, which writes them out together), and their replies put back in the
+//! caller's order. `SCAN` walks one node's keys only, so a walk visits each master in turn.
 
-use std::sync::{Arc, PoisonError, RwLock};
-
-use redis::aio::ConnectionLike;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
-use redis::{Cmd, Pipeline, RedisFuture, Value};
-
-use crate::error::{Error, ErrorKind};
+use redis::{RedisError, Value};
 
 /// The number of hash slots of a Redis Cluster.
 const SLOTS: usize = 16384;
@@ -99,79 +91,6 @@ pub(super) fn grouped(
     groups
 }
 
-/// Which master serves each slot, as the store last read it: each slot mapped to the lowest
-/// slot its master serves, which names that master in a [`Route`]. Read when first needed and
-/// again after a batch met a moved slot.
-#[derive(Default)]
-pub(super) struct SlotOwners(RwLock<Option<Arc<[u16]>>>);
-
-impl SlotOwners {
-    /// The map, read from the cluster when the store has none.
-    pub(super) async fn get(&self, conn: &mut ClusterConnection) -> Result<Arc<[u16]>, Error> {
-        if let Some(map) = self
-            .0
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-        {
-            return Ok(map);
-        }
-        let mut owners = vec![0u16; SLOTS];
-        for master in read_masters(conn).await? {
-            for &(start, end) in &master.ranges {
-                for slot in start..=end.min(SLOTS as u16 - 1) {
-                    owners[usize::from(slot)] = master.lowest;
-                }
-            }
-        }
-        let map: Arc<[u16]> = owners.into();
-        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Some(map.clone());
-        Ok(map)
-    }
-
-    /// Drops the map, to be read again on the next batch.
-    pub(super) fn forget(&self) {
-        *self.0.write().unwrap_or_else(PoisonError::into_inner) = None;
-    }
-}
-
-/// The cluster connection with every command and pipeline sent to one master (named by a
-/// slot it serves), so that a pipeline may carry keys of several of its slots.
-pub(super) struct ToMaster {
-    pub(super) conn: ClusterConnection,
-    pub(super) slot: u16,
-}
-
-impl ToMaster {
-    fn route(&self) -> SingleNodeRoutingInfo {
-        SingleNodeRoutingInfo::SpecificNode(Route::new(self.slot, SlotAddr::Master))
-    }
-}
-
-impl ConnectionLike for ToMaster {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        let routing = RoutingInfo::SingleNode(self.route());
-        Box::pin(self.conn.route_command(cmd.clone(), routing))
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        let route = self.route();
-        Box::pin(
-            self.conn
-                .route_pipeline(pipeline.clone(), offset, count, route),
-        )
-    }
-
-    fn get_db(&self) -> i64 {
-        self.conn.get_db()
-    }
-}
-
 /// The low bits of a walk's cursor hold the current master's own `SCAN` cursor; the bits
 /// above, which master of the slot-ordered list the walk is on.
 const NODE_CURSOR_BITS: u32 = 48;
@@ -185,12 +104,12 @@ const NODE_CURSOR_MASK: u64 = (1 << NODE_CURSOR_BITS) - 1;
 /// step to step; a failover or a resharding during a walk may make it miss or repeat keys, as
 /// a single server's `SCAN` may during a rehash.
 pub(super) async fn scan_step(
-    mut conn: ClusterConnection,
+    conn: &mut ClusterConnection,
     pattern: &str,
     cursor: u64,
     count: usize,
-) -> Result<(u64, Vec<String>), Error> {
-    let masters = master_routes(&mut conn).await?;
+) -> Result<(u64, Vec<String>), RedisError> {
+    let masters = master_routes(conn).await?;
     let shard = usize::try_from(cursor >> NODE_CURSOR_BITS).unwrap_or(usize::MAX);
     let Some(route) = masters.get(shard) else {
         // The cluster has fewer masters than when the walk began: nothing is left to visit.
@@ -207,19 +126,12 @@ pub(super) async fn scan_step(
             cmd,
             RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(*route)),
         )
-        .await
-        .map_err(super::store_error)?;
-    let (next, keys): (u64, Vec<String>) = redis::from_redis_value(reply).map_err(|e| {
-        Error::new(
-            ErrorKind::Protocol,
-            format!("redis: unexpected SCAN reply: {e}"),
-        )
-    })?;
+        .await?;
+    let (next, keys): (u64, Vec<String>) = redis::from_redis_value(reply)?;
     if next > NODE_CURSOR_MASK {
-        return Err(Error::new(
-            ErrorKind::Protocol,
-            format!("redis: a cluster node's SCAN cursor {next} is wider than 48 bits"),
-        ));
+        return Err(unexpected(format!(
+            "a cluster node's SCAN cursor {next} is wider than 48 bits"
+        )));
     }
     let next = if next != 0 {
         ((shard as u64) << NODE_CURSOR_BITS) | next
@@ -231,63 +143,45 @@ pub(super) async fn scan_step(
     Ok((next, keys))
 }
 
-/// A master, by the slots it serves.
-struct Master {
-    /// The lowest slot it serves, which names it in a [`Route`].
-    lowest: u16,
-    /// Its slot ranges, ends included.
-    ranges: Vec<(u16, u16)>,
+/// An error for a reply that is not what the command answers.
+fn unexpected(detail: String) -> RedisError {
+    RedisError::from((
+        redis::ErrorKind::UnexpectedReturnType,
+        "unexpected reply",
+        detail,
+    ))
 }
 
-/// A route to each master, by the lowest slot it serves, in slot order.
-async fn master_routes(conn: &mut ClusterConnection) -> Result<Vec<Route>, Error> {
-    Ok(read_masters(conn)
-        .await?
-        .into_iter()
-        .map(|master| Route::new(master.lowest, SlotAddr::Master))
-        .collect())
-}
-
-/// The masters and their slots (`CLUSTER SLOTS`), in slot order.
-async fn read_masters(conn: &mut ClusterConnection) -> Result<Vec<Master>, Error> {
-    let reply: Vec<Vec<Value>> = redis::cmd("CLUSTER")
-        .arg("SLOTS")
-        .query_async(conn)
-        .await
-        .map_err(super::store_error)?;
-    let malformed = || Error::new(ErrorKind::Protocol, "redis: unexpected CLUSTER SLOTS reply");
-    let mut masters: Vec<((String, u16), Master)> = Vec::new();
+/// A route to each master, by the lowest slot it serves, in slot order (`CLUSTER SLOTS`).
+async fn master_routes(conn: &mut ClusterConnection) -> Result<Vec<Route>, RedisError> {
+    let reply: Vec<Vec<Value>> = redis::cmd("CLUSTER").arg("SLOTS").query_async(conn).await?;
+    let malformed = || unexpected("CLUSTER SLOTS".to_owned());
+    // The lowest slot of each master, by its address.
+    let mut masters: Vec<((String, u16), u16)> = Vec::new();
     for range in reply {
-        let [start, end, master, ..] = range.as_slice() else {
+        let [start, _end, master, ..] = range.as_slice() else {
             return Err(malformed());
         };
-        let start: u16 = redis::from_redis_value_ref(start).map_err(|_| malformed())?;
-        let end: u16 = redis::from_redis_value_ref(end).map_err(|_| malformed())?;
-        let node: Vec<Value> = redis::from_redis_value_ref(master).map_err(|_| malformed())?;
+        let start: u16 = redis::from_redis_value_ref(start)?;
+        let node: Vec<Value> = redis::from_redis_value_ref(master)?;
         let [host, port, ..] = node.as_slice() else {
             return Err(malformed());
         };
         let address = (
-            redis::from_redis_value_ref::<String>(host).map_err(|_| malformed())?,
-            redis::from_redis_value_ref::<u16>(port).map_err(|_| malformed())?,
+            redis::from_redis_value_ref::<String>(host)?,
+            redis::from_redis_value_ref::<u16>(port)?,
         );
         match masters.iter_mut().find(|(known, _)| *known == address) {
-            Some((_, master)) => {
-                master.lowest = master.lowest.min(start);
-                master.ranges.push((start, end));
-            }
-            None => masters.push((
-                address,
-                Master {
-                    lowest: start,
-                    ranges: vec![(start, end)],
-                },
-            )),
+            Some((_, lowest)) => *lowest = (*lowest).min(start),
+            None => masters.push((address, start)),
         }
     }
-    let mut masters: Vec<Master> = masters.into_iter().map(|(_, master)| master).collect();
-    masters.sort_unstable_by_key(|master| master.lowest);
-    Ok(masters)
+    let mut lowest: Vec<u16> = masters.into_iter().map(|(_, lowest)| lowest).collect();
+    lowest.sort_unstable();
+    Ok(lowest
+        .into_iter()
+        .map(|slot| Route::new(slot, SlotAddr::Master))
+        .collect())
 }
 
 #[cfg(test)]

@@ -11,15 +11,16 @@
 //! loading its data) or `MASTERDOWN` (a replica lost its primary): a connection that reached
 //! the old primary by name would answer those forever. Here they are connection errors, and
 //! they replace the connection: the shared one is rebuilt in the background (a new connection
-//! resolves the name again), a pooled one is dropped by the pool.
+//! resolves the name again), a pooled one is dropped by the pool. A cluster connection is
+//! rebuilt likewise after errors that say the topology changed (see `is_topology_change`).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use redis::aio::{
-    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
-};
+use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
 
@@ -27,35 +28,38 @@ use crate::error::{Error, ErrorKind};
 
 /// How a store reaches Redis.
 pub(super) enum Backend {
-    Shared(Arc<SharedConnection>),
+    Shared(Arc<Replaceable<ConnectionManager>>),
     Pooled(bb8::Pool<ClientManager>),
-    Cluster(ClusterConnection),
+    Cluster(Arc<Replaceable<ClusterConnection>>),
 }
 
-/// The shared multiplexed connection, replaced after a failover error.
-pub(super) struct SharedConnection {
-    current: RwLock<ConnectionManager>,
-    client: redis::Client,
-    config: ConnectionManagerConfig,
+/// A future making a new connection.
+type Connecting<C> = Pin<Box<dyn Future<Output = Result<C, RedisError>> + Send>>;
+
+/// A shared connection (to one server, or to a cluster) that can be replaced by a new one
+/// made the way the first was: after a failover error on one server, or on a cluster after
+/// errors that say its topology changed.
+pub(super) struct Replaceable<C> {
+    current: RwLock<C>,
+    connect: Box<dyn Fn() -> Connecting<C> + Send + Sync>,
     rebuilding: AtomicBool,
 }
 
-impl SharedConnection {
+impl<C: Clone + Send + Sync + 'static> Replaceable<C> {
+    /// Makes the first connection with `connect`, which makes every later one too.
     pub(super) async fn connect(
-        client: redis::Client,
-        config: ConnectionManagerConfig,
+        connect: impl Fn() -> Connecting<C> + Send + Sync + 'static,
     ) -> Result<Self, RedisError> {
-        let current = ConnectionManager::new_with_config(client.clone(), config.clone()).await?;
+        let current = connect().await?;
         Ok(Self {
             current: RwLock::new(current),
-            client,
-            config,
+            connect: Box::new(connect),
             rebuilding: AtomicBool::new(false),
         })
     }
 
     /// The connection to send a command on (a cheap handle on the one connection).
-    pub(super) fn get(&self) -> ConnectionManager {
+    pub(super) fn get(&self) -> C {
         self.current
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -63,8 +67,9 @@ impl SharedConnection {
     }
 
     /// Builds a new connection in the background and swaps it in, once however many commands
-    /// saw the failover. Without a Tokio runtime nothing is rebuilt.
-    pub(super) fn rebuild(self: &Arc<Self>) {
+    /// saw the need; the next rebuild may start `pause` after this one ends. Without a Tokio
+    /// runtime nothing is rebuilt.
+    pub(super) fn rebuild(self: &Arc<Self>, pause: Duration) {
         if self
             .rebuilding
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
@@ -78,14 +83,14 @@ impl SharedConnection {
         };
         let this = self.clone();
         runtime.spawn(async move {
-            match ConnectionManager::new_with_config(this.client.clone(), this.config.clone()).await
-            {
+            match (this.connect)().await {
                 Ok(fresh) => {
                     *this.current.write().unwrap_or_else(PoisonError::into_inner) = fresh;
-                    tracing::info!("redis connection rebuilt after a failover error");
+                    tracing::info!("redis connection rebuilt");
                 }
                 Err(e) => tracing::warn!(error = %e, "rebuilding the redis connection failed"),
             }
+            tokio::time::sleep(pause).await;
             this.rebuilding.store(false, Ordering::Release);
         });
     }
@@ -131,24 +136,28 @@ impl bb8::ManageConnection for ClientManager {
 
 /// One connection for one command: the shared one, or one checked out of the pool.
 pub(super) enum Conn {
-    Shared(ConnectionManager, Arc<SharedConnection>),
+    Shared(ConnectionManager, Arc<Replaceable<ConnectionManager>>),
     /// Boxed, so that a command's future on the shared connection does not carry the size of
     /// a checked-out connection.
     Pooled(Box<bb8::PooledConnection<'static, ClientManager>>),
-    Cluster(ClusterConnection),
+    Cluster(ClusterConnection, Arc<Replaceable<ClusterConnection>>),
 }
 
+/// How long a cluster connection is kept at least between two rebuilds: errors keep coming
+/// while a failover is under way, and each rebuild reads the topology from the seeds.
+pub(super) const CLUSTER_REBUILD_PAUSE: Duration = Duration::from_millis(500);
+
 impl Conn {
-    /// Replaces this connection if `e` says its server is no longer a writable primary.
+    /// Replaces this connection if `e` says its server is no longer a writable primary, or,
+    /// on a cluster, that the cluster's topology may have changed under it.
     pub(super) fn replace_after(&mut self, e: &RedisError) {
-        if !is_failover(e) {
-            return;
-        }
         match self {
-            Self::Shared(_, shared) => shared.rebuild(),
-            Self::Pooled(conn) => conn.broken = true,
-            // The cluster client refreshes its slot map and reconnects by itself.
-            Self::Cluster(_) => {}
+            Self::Shared(_, shared) if is_failover(e) => shared.rebuild(Duration::ZERO),
+            Self::Pooled(conn) if is_failover(e) => conn.broken = true,
+            Self::Cluster(_, shared) if is_topology_change(e) => {
+                shared.rebuild(CLUSTER_REBUILD_PAUSE)
+            }
+            _ => {}
         }
     }
 }
@@ -158,7 +167,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Shared(c, _) => c.req_packed_command(cmd),
             Conn::Pooled(c) => c.conn.req_packed_command(cmd),
-            Conn::Cluster(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c, _) => c.req_packed_command(cmd),
         }
     }
 
@@ -171,7 +180,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Shared(c, _) => c.req_packed_commands(cmd, offset, count),
             Conn::Pooled(c) => c.conn.req_packed_commands(cmd, offset, count),
-            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c, _) => c.req_packed_commands(cmd, offset, count),
         }
     }
 
@@ -179,7 +188,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Shared(c, _) => c.get_db(),
             Conn::Pooled(c) => c.conn.get_db(),
-            Conn::Cluster(c) => c.get_db(),
+            Conn::Cluster(c, _) => c.get_db(),
         }
     }
 }
@@ -222,6 +231,23 @@ impl ConnectionLike for OwnConnection {
 /// loads its data after a restart).
 fn is_failover(e: &RedisError) -> bool {
     matches!(e.code(), Some("READONLY" | "LOADING" | "MASTERDOWN"))
+}
+
+/// Whether `e`, on a cluster connection, may come from a topology the connection has not
+/// caught up with: a node that times out, refuses or drops connections (a dead master whose
+/// replica has taken over), or a cluster that reports itself down or in a failover. redis-rs
+/// reads the slots again after `MOVED`, but after these it may keep trying the dead node
+/// (seen here for over 45 s after a replica took over), so the store makes a new connection,
+/// which reads the topology from the seed nodes.
+pub(super) fn is_topology_change(e: &RedisError) -> bool {
+    e.is_timeout()
+        || e.is_io_error()
+        || e.is_connection_refusal()
+        || e.is_connection_dropped()
+        || matches!(
+            e.code(),
+            Some("CLUSTERDOWN" | "MASTERDOWN" | "TRYAGAIN" | "LOADING")
+        )
 }
 
 /// Maps a redis-rs error to an [`Error`] of the right kind.

@@ -78,7 +78,7 @@ use std::time::Duration;
 
 #[cfg(feature = "test-util")]
 pub(crate) use cluster::seed_urls as cluster_seed_urls;
-use connection::{Backend, ClientManager, Conn, SharedConnection, timeout_error};
+use connection::{Backend, ClientManager, Conn, Replaceable, timeout_error};
 pub(crate) use connection::{OwnConnection, reply_code, store_error};
 #[cfg(feature = "test-util")]
 pub(crate) use invalidations::CHANNEL as INVALIDATION_CHANNEL;
@@ -107,8 +107,6 @@ pub(super) struct StoreInner {
     pub(super) set_tagged: redis::Script,
     pub(super) set_hash_tagged: redis::Script,
     pub(super) index_key: redis::Script,
-    /// Which master serves each slot, on a cluster.
-    slot_owners: cluster::SlotOwners,
     pub(super) prune_tag: redis::Script,
     /// The URL with the password hidden, for messages.
     display_url: String,
@@ -203,10 +201,15 @@ impl RedisStore {
                         .set_response_timeout(None)
                         .set_number_of_retries(options.reconnect_retries)
                         .set_max_delay(Duration::from_secs(1));
-                    SharedConnection::connect(client, config)
-                        .await
-                        .map(|shared| Backend::Shared(Arc::new(shared)))
-                        .map_err(store_error)
+                    Replaceable::connect(move || {
+                        let (client, config) = (client.clone(), config.clone());
+                        Box::pin(async move {
+                            redis::aio::ConnectionManager::new_with_config(client, config).await
+                        })
+                    })
+                    .await
+                    .map(|shared| Backend::Shared(Arc::new(shared)))
+                    .map_err(store_error)
                 }
                 Some(size) => {
                     let manager = ClientManager {
@@ -325,19 +328,22 @@ impl RedisStore {
             }
         }
         let cluster = builder.build().map_err(config_error)?;
+        let own_cluster = cluster.clone();
         let connect = async {
-            cluster
-                .get_async_connection()
-                .await
-                .map(Backend::Cluster)
-                .map_err(store_error)
+            Replaceable::connect(move || {
+                let cluster = cluster.clone();
+                Box::pin(async move { cluster.get_async_connection().await })
+            })
+            .await
+            .map(|shared| Backend::Cluster(Arc::new(shared)))
+            .map_err(store_error)
         };
         let backend =
             within_connect_timeout(&options, &format!("connecting to {display_url}"), connect)
                 .await?;
         let clients = Clients {
             nodes: seed_clients,
-            cluster: Some(cluster),
+            cluster: Some(own_cluster),
         };
         Self::start(backend, clients, options, display_url).await
     }
@@ -361,7 +367,6 @@ impl RedisStore {
                 set_tagged: redis::Script::new(scripts::SET_TAGGED),
                 set_hash_tagged: redis::Script::new(scripts::SET_HASH_TAGGED),
                 index_key: redis::Script::new(scripts::INDEX_KEY),
-                slot_owners: cluster::SlotOwners::default(),
                 prune_tag: redis::Script::new(scripts::PRUNE_TAG),
                 display_url,
             }),
@@ -467,7 +472,7 @@ impl RedisStore {
     async fn conn(&self) -> Result<Conn, Error> {
         match &self.inner.backend {
             Backend::Shared(shared) => Ok(Conn::Shared(shared.get(), shared.clone())),
-            Backend::Cluster(cluster) => Ok(Conn::Cluster(cluster.clone())),
+            Backend::Cluster(cluster) => Ok(Conn::Cluster(cluster.get(), cluster.clone())),
             // Boxed: a checkout's future is large, and inline it would be moved with every
             // command's future on the shared path too.
             Backend::Pooled(pool) => Box::pin(pool.get_owned())
@@ -491,9 +496,15 @@ impl RedisStore {
         what: &str,
         run: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
-        tokio::time::timeout(self.inner.options.command_timeout, run)
-            .await
-            .map_err(|_| timeout_error(what, self.inner.options.command_timeout))?
+        let done = tokio::time::timeout(self.inner.options.command_timeout, run).await;
+        if done.is_err()
+            && let Backend::Cluster(cluster) = &self.inner.backend
+        {
+            // A cluster connection that keeps trying a dead node times out; see
+            // `is_topology_change`.
+            cluster.rebuild(connection::CLUSTER_REBUILD_PAUSE);
+        }
+        done.map_err(|_| timeout_error(what, self.inner.options.command_timeout))?
     }
 
     /// Runs `cmd`, any redis-rs command, on the store's connection (the shared one, or one
@@ -539,7 +550,10 @@ impl RedisStore {
         extra: Duration,
     ) -> Result<OwnConnection, Error> {
         let options = &self.inner.options;
-        match (&self.inner.clients.cluster, self.inner.clients.nodes.first()) {
+        match (
+            &self.inner.clients.cluster,
+            self.inner.clients.nodes.first(),
+        ) {
             (None, Some(client)) => plain_connection(client, options, extra)
                 .await
                 .map(OwnConnection::Node),
@@ -578,60 +592,34 @@ impl RedisStore {
     }
 
     /// Sends the pipelines `build` makes for groups of the positions of `keys`: one group of
-    /// all of them on one server; on a cluster, one group per master, all sent at once (a group
-    /// that meets a moved slot is sent again as one pipeline per slot). Returns each group's
-    /// positions, in their order, with its pipeline's replies.
+    /// all of them on one server; on a cluster, one group per hash slot, all sent at once and
+    /// each run to its end, so that one dead master does not cancel the others' writes.
+    /// Returns each group's positions, in their order, with its pipeline's replies; or the
+    /// first error, once every group has been sent.
+    ///
+    /// A slot, not a master: redis-rs sends a pipeline that meets `MOVED` again, whole, to the
+    /// node the reply names, so a pipeline over several slots of one master would run its
+    /// other commands twice (a counter would count twice) when one of its slots moved. The
+    /// pipelines of one master still share its connection, which writes them out together.
     pub(super) async fn pipelined(
         &self,
         keys: &[&str],
         build: impl Fn(&[usize]) -> Pipeline,
     ) -> Result<Vec<(Vec<usize>, Vec<redis::Value>)>, Error> {
-        let Backend::Cluster(conn) = &self.inner.backend else {
+        if !self.is_cluster() {
             let all: Vec<usize> = (0..keys.len()).collect();
             let values = self.query_pipe(&build(&all)).await?;
             return Ok(vec![(all, values)]);
-        };
-        let owners = self
-            .bounded(
-                "reading the cluster's slots",
-                self.inner.slot_owners.get(&mut conn.clone()),
-            )
-            .await?;
-        let slots: Vec<u16> = keys
-            .iter()
-            .map(|key| cluster::slot_of(key.as_bytes()))
-            .collect();
-        let groups = cluster::grouped(0..keys.len(), |i| owners[usize::from(slots[i])]);
+        }
+        let groups = cluster::grouped(0..keys.len(), |i| cluster::slot_of(keys[i].as_bytes()));
         let build = &build;
-        let slots = &slots;
-        futures_util::future::try_join_all(groups.into_iter().map(|(master, group)| async move {
-            let pipe = build(&group);
-            let mut to_master = cluster::ToMaster {
-                conn: conn.clone(),
-                slot: master,
-            };
-            let sent = self
-                .bounded("a pipeline", async {
-                    pipe.query_async::<Vec<redis::Value>>(&mut to_master)
-                        .await
-                        .map_err(store_error)
-                })
-                .await;
-            match sent {
-                Err(e) if matches!(reply_code(&e), Some("MOVED" | "ASK")) => {
-                    self.inner.slot_owners.forget();
-                    let mut order = Vec::with_capacity(group.len());
-                    let mut values = Vec::new();
-                    for (_, part) in cluster::grouped(group.iter().copied(), |i| slots[i]) {
-                        values.extend(self.query_pipe::<Vec<redis::Value>>(&build(&part)).await?);
-                        order.extend(part);
-                    }
-                    Ok((order, values))
-                }
-                sent => sent.map(|values| (group, values)),
-            }
-        }))
-        .await
+        let sent =
+            futures_util::future::join_all(groups.into_iter().map(|(_, group)| async move {
+                let values = self.query_pipe(&build(&group)).await?;
+                Ok((group, values))
+            }))
+            .await;
+        sent.into_iter().collect()
     }
 
     /// One `SCAN` step over keys matching `pattern`: on the server, or on a cluster's masters
@@ -642,12 +630,13 @@ impl RedisStore {
         cursor: u64,
         count: usize,
     ) -> Result<(u64, Vec<String>), Error> {
-        if let Backend::Cluster(conn) = &self.inner.backend {
+        if let Backend::Cluster(cluster) = &self.inner.backend {
             return self
-                .bounded(
-                    "a scan",
-                    cluster::scan_step(conn.clone(), pattern, cursor, count),
-                )
+                .bounded("a scan", async {
+                    let mut handle = cluster.get();
+                    let result = cluster::scan_step(&mut handle, pattern, cursor, count).await;
+                    settle(&mut Conn::Cluster(handle, cluster.clone()), result)
+                })
                 .await;
         }
         let mut cmd = redis::cmd("SCAN");
