@@ -38,6 +38,8 @@ pub struct RedisServerBuilder {
     password: Option<String>,
     binary: Option<PathBuf>,
     tls: bool,
+    /// Certificates made already (one CA for every node of a cluster).
+    tls_files: Option<TlsFiles>,
     config: Vec<(String, String)>,
 }
 
@@ -75,10 +77,10 @@ impl RedisServerBuilder {
     ///
     /// When `redis-server` cannot be run or does not answer within ten seconds.
     pub fn start(self) -> io::Result<RedisServer> {
-        let tls = if self.tls {
-            Some(TlsFiles::make()?)
-        } else {
-            None
+        let tls = match (&self.tls_files, self.tls) {
+            (Some(files), _) => Some(files.clone()),
+            (None, true) => Some(TlsFiles::make()?),
+            (None, false) => None,
         };
         let mut last = None;
         // Another process may take the free port between our check and redis-server's bind.
@@ -529,10 +531,19 @@ pub struct RedisClusterBuilder {
     replicas: usize,
     password: Option<String>,
     node_timeout: Duration,
+    tls: bool,
     config: Vec<(String, String)>,
 }
 
 impl RedisClusterBuilder {
+    /// Serves TLS only (`rediss+cluster://`), between the nodes too, with certificates from
+    /// one private CA made for the cluster (see [`RedisServerBuilder::tls`]); clients trust it
+    /// through [`RedisCluster::tls_ca_pem`].
+    pub fn tls(mut self) -> Self {
+        self.tls = true;
+        self
+    }
+
     /// How many masters share the slots (at least three, as Redis requires; default 3).
     pub fn masters(mut self, masters: usize) -> Self {
         self.masters = masters;
@@ -586,6 +597,11 @@ impl RedisClusterBuilder {
             files: Vec::with_capacity(count),
             bus_ports: Vec::with_capacity(count),
             password: self.password.clone(),
+            tls: if self.tls {
+                Some(TlsFiles::make()?)
+            } else {
+                None
+            },
         };
         let node_timeout = self.node_timeout.as_millis().to_string();
         for _ in 0..count {
@@ -616,6 +632,12 @@ impl RedisClusterBuilder {
             }
             if let Some(password) = &self.password {
                 node = node.password(password).config("masterauth", password);
+            }
+            if let Some(files) = &cluster.tls {
+                node.tls_files = Some(files.clone());
+                node = node
+                    .config("tls-cluster", "yes")
+                    .config("tls-replication", "yes");
             }
             cluster.nodes.push(node.start()?);
         }
@@ -672,6 +694,7 @@ pub struct RedisCluster {
     files: Vec<PathBuf>,
     bus_ports: Vec<u16>,
     password: Option<String>,
+    tls: Option<TlsFiles>,
 }
 
 impl RedisCluster {
@@ -700,6 +723,7 @@ impl RedisCluster {
             replicas: 0,
             password: None,
             node_timeout: Duration::from_secs(2),
+            tls: false,
             config: Vec::new(),
         }
     }
@@ -709,6 +733,11 @@ impl RedisCluster {
         let mut cli = Command::new("redis-cli");
         if let Some(password) = &self.password {
             cli.args(["--no-auth-warning", "-a", password]);
+        }
+        if let Some(files) = &self.tls {
+            cli.arg("--tls")
+                .arg("--cacert")
+                .arg(files.dir.join("ca.crt"));
         }
         cli.stdin(Stdio::null());
         cli
@@ -761,9 +790,26 @@ impl RedisCluster {
             .iter()
             .map(|node| format!("127.0.0.1:{}", node.port()))
             .collect();
+        let scheme = if self.tls.is_some() {
+            "rediss+cluster"
+        } else {
+            "redis+cluster"
+        };
         match &self.password {
-            Some(password) => format!("redis+cluster://:{password}@{}", nodes.join(",")),
-            None => format!("redis+cluster://{}", nodes.join(",")),
+            Some(password) => format!("{scheme}://:{password}@{}", nodes.join(",")),
+            None => format!("{scheme}://{}", nodes.join(",")),
+        }
+    }
+
+    /// The PEM certificate of the CA that signed a TLS cluster's certificates.
+    ///
+    /// # Errors
+    ///
+    /// When the cluster does not serve TLS, or the file cannot be read.
+    pub fn tls_ca_pem(&self) -> io::Result<Vec<u8>> {
+        match &self.tls {
+            Some(files) => std::fs::read(files.dir.join("ca.crt")),
+            None => Err(io::Error::other("this cluster does not serve TLS")),
         }
     }
 
@@ -845,6 +891,9 @@ impl Drop for RedisCluster {
         }
         for port in &self.bus_ports {
             release_port(*port);
+        }
+        if let Some(files) = &self.tls {
+            let _ = std::fs::remove_dir_all(&files.dir);
         }
         for file in &self.files {
             let _ = std::fs::remove_file(file);

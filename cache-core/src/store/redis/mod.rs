@@ -80,6 +80,7 @@ use std::time::Duration;
 pub(crate) use cluster::seed_urls as cluster_seed_urls;
 use connection::{Backend, ClientManager, Conn, Replaceable, timeout_error};
 pub(crate) use connection::{OwnConnection, reply_code, store_error};
+use futures_util::StreamExt;
 #[cfg(feature = "test-util")]
 pub(crate) use invalidations::CHANNEL as INVALIDATION_CHANNEL;
 pub use options::{ConnectionMode, RedisOptions};
@@ -601,6 +602,7 @@ impl RedisStore {
     /// node the reply names, so a pipeline over several slots of one master would run its
     /// other commands twice (a counter would count twice) when one of its slots moved. The
     /// pipelines of one master still share its connection, which writes them out together.
+    /// At most [`cluster::PIPELINES_IN_FLIGHT`] are under way at once.
     pub(super) async fn pipelined(
         &self,
         keys: &[&str],
@@ -613,11 +615,13 @@ impl RedisStore {
         }
         let groups = cluster::grouped(0..keys.len(), |i| cluster::slot_of(keys[i].as_bytes()));
         let build = &build;
-        let sent =
-            futures_util::future::join_all(groups.into_iter().map(|(_, group)| async move {
+        let sent: Vec<Result<_, Error>> = futures_util::stream::iter(groups)
+            .map(|(_, group)| async move {
                 let values = self.query_pipe(&build(&group)).await?;
                 Ok((group, values))
-            }))
+            })
+            .buffer_unordered(cluster::PIPELINES_IN_FLIGHT)
+            .collect()
             .await;
         sent.into_iter().collect()
     }
