@@ -37,6 +37,16 @@ async fn held(url: &str, items: std::ops::Range<u32>, value: impl Fn(u32) -> Str
         .count()
 }
 
+/// Runs `attempt` every 200 ms until it reports nothing left undone, for at most `limit`;
+/// then fails with what it reported last.
+async fn within(limit: Duration, mut attempt: impl AsyncFnMut() -> Option<String>) {
+    let deadline = Instant::now() + limit;
+    while let Some(undone) = attempt().await {
+        assert!(Instant::now() < deadline, "{undone}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test]
 async fn the_harness_starts_a_three_master_cluster_that_spreads_keys() {
     let cluster = RedisCluster::start().unwrap();
@@ -116,21 +126,14 @@ async fn a_killed_master_fails_open_and_writes_land_once_its_replica_took_over()
     // store's connection, which may still try the dead master, is replaced by one that reads
     // the topology afresh.
     cluster.wait_until_ok(Duration::from_secs(30)).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(45);
-    loop {
+    within(Duration::from_secs(45), async || {
         cache
             .insert_many((0..200).map(|n| (Item(n), format!("w{n}"))).collect())
             .await;
         let landed = held(&url, 0..200, |n| format!("w{n}")).await;
-        if landed == 200 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{landed} of 200 writes landed after the failover"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        (landed < 200).then(|| format!("{landed} of 200 writes landed after the failover"))
+    })
+    .await;
     // And the cache reads them back, strictly: no error hides behind a miss.
     for n in (0..200).step_by(7) {
         let value = cache.strict().get(&Item(n)).await.unwrap();
@@ -197,8 +200,7 @@ async fn moved_slots_are_followed_without_an_error_reaching_the_caller() {
             assert_eq!(*value, format!("w{n}"));
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    within(Duration::from_secs(30), async || {
         let mut served = 0;
         for n in 0..300 {
             let value = cache.strict().get(&Item(n)).await;
@@ -206,15 +208,10 @@ async fn moved_slots_are_followed_without_an_error_reaching_the_caller() {
                 served += 1;
             }
         }
-        if served == 300 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{served} of 300 read back after 300 callers met MOVED at once"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        (served < 300)
+            .then(|| format!("{served} of 300 read back after 300 callers met MOVED at once"))
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -3,8 +3,8 @@
 //! [`Error`]s; and what happens after a failover.
 //!
 //! A cluster connection is redis-rs's own: it keeps a multiplexed connection to each node,
-//! routes each command by its key's slot, follows `MOVED` and `ASK` redirections and refreshes
-//! its slot map after a failover, so none of that reaches the store.
+//! routes each command by its key's slot, and follows `MOVED` and `ASK` redirections, reading
+//! the slot map again after them.
 //!
 //! redis-rs rebuilds a connection after errors it deems unrecoverable (a broken socket), but
 //! not after `READONLY` (the server was demoted to a replica), `LOADING` (it restarted and is
@@ -140,7 +140,9 @@ pub(super) enum Conn {
     /// Boxed, so that a command's future on the shared connection does not carry the size of
     /// a checked-out connection.
     Pooled(Box<bb8::PooledConnection<'static, ClientManager>>),
-    Cluster(ClusterConnection, Arc<Replaceable<ClusterConnection>>),
+    /// Boxed too, so that a command's future on one server does not carry the cluster
+    /// handle's size.
+    Cluster(Box<ClusterConnection>, Arc<Replaceable<ClusterConnection>>),
 }
 
 /// How long a cluster connection is kept at least between two rebuilds: errors keep coming
@@ -239,7 +241,7 @@ fn is_failover(e: &RedisError) -> bool {
 /// reads the slots again after `MOVED`, but after these it may keep trying the dead node
 /// (seen here for over 45 s after a replica took over), so the store makes a new connection,
 /// which reads the topology from the seed nodes.
-pub(super) fn is_topology_change(e: &RedisError) -> bool {
+fn is_topology_change(e: &RedisError) -> bool {
     e.is_timeout()
         || e.is_io_error()
         || e.is_connection_refusal()

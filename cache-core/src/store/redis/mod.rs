@@ -21,7 +21,7 @@
 //! changes with the topology:
 //!
 //! - Batches (`insert_many`, [`Cache::pipeline`](crate::Cache::pipeline), structure batches)
-//!   are sent as one pipeline per slot, all at once; each operation stays atomic on its own,
+//!   are sent as one pipeline per slot, 32 at a time; each operation stays atomic on its own,
 //!   as on one server. `get_many` is one `MGET` per slot, answered in the caller's order.
 //! - A tagged entry and its tag indexes (`cache-core:tag:<tag>`) usually live in different
 //!   slots, so the entry is written first and then recorded in each index (one small script
@@ -238,7 +238,7 @@ impl RedisStore {
     }
 
     /// Connects to the Redis Cluster that `seeds` (a `redis://` or `rediss://` URL each, with
-    /// the same credentials) belong to, with `options`, and checks every node with `PING`.
+    /// the same credentials) belong to, with `options`, and checks every master with `PING`.
     /// The other nodes are found from the seeds; naming more than one lets the store start
     /// while one of them is down. `connect_with` does the same for a `redis+cluster://` URL.
     ///
@@ -307,26 +307,26 @@ impl RedisStore {
         let tls = nodes
             .first()
             .is_some_and(|node| matches!(node.addr(), redis::ConnectionAddr::TcpTls { .. }));
-        let mut builder = redis::cluster::ClusterClientBuilder::new(nodes)
+        let builder = redis::cluster::ClusterClientBuilder::new(nodes)
             .connection_timeout(options.connect_timeout)
             .response_timeout(options.command_timeout)
             .retries(u32::try_from(options.reconnect_retries).unwrap_or(u32::MAX))
             .tcp_settings(Self::tcp_settings(&options));
-        match (&options.tls_root_certificate, tls) {
-            (None, _) | (Some(_), false) => {}
-            #[cfg(feature = "tls")]
-            (Some(pem), true) => {
-                builder = builder.certs(redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(pem.clone()),
-                });
-            }
-            #[cfg(not(feature = "tls"))]
-            (Some(_), true) => {
-                return Err(Error::config(
-                    "a TLS root certificate needs cache-core's `tls` feature",
-                ));
-            }
+        // The root certificate applies to TLS seeds only, as `client` applies it to one server.
+        let root_certificate = options.tls_root_certificate.as_ref().filter(|_| tls);
+        #[cfg(feature = "tls")]
+        let builder = match root_certificate {
+            Some(pem) => builder.certs(redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.clone()),
+            }),
+            None => builder,
+        };
+        #[cfg(not(feature = "tls"))]
+        if root_certificate.is_some() {
+            return Err(Error::config(
+                "a TLS root certificate needs cache-core's `tls` feature",
+            ));
         }
         let cluster = builder.build().map_err(config_error)?;
         let own_cluster = cluster.clone();
@@ -473,7 +473,9 @@ impl RedisStore {
     async fn conn(&self) -> Result<Conn, Error> {
         match &self.inner.backend {
             Backend::Shared(shared) => Ok(Conn::Shared(shared.get(), shared.clone())),
-            Backend::Cluster(cluster) => Ok(Conn::Cluster(cluster.get(), cluster.clone())),
+            Backend::Cluster(cluster) => {
+                Ok(Conn::Cluster(Box::new(cluster.get()), cluster.clone()))
+            }
             // Boxed: a checkout's future is large, and inline it would be moved with every
             // command's future on the shared path too.
             Backend::Pooled(pool) => Box::pin(pool.get_owned())
@@ -582,7 +584,7 @@ impl RedisStore {
     }
 
     /// Whether the store talks to a Redis Cluster.
-    pub(crate) fn is_cluster(&self) -> bool {
+    fn is_cluster(&self) -> bool {
         matches!(self.inner.backend, Backend::Cluster(_))
     }
 
@@ -593,8 +595,8 @@ impl RedisStore {
     }
 
     /// Sends the pipelines `build` makes for groups of the positions of `keys`: one group of
-    /// all of them on one server; on a cluster, one group per hash slot, all sent at once and
-    /// each run to its end, so that one dead master does not cancel the others' writes.
+    /// all of them on one server; on a cluster, one group per hash slot, each run to its end,
+    /// so that one dead master does not cancel the others' writes.
     /// Returns each group's positions, in their order, with its pipeline's replies; or the
     /// first error, once every group has been sent.
     ///
@@ -639,7 +641,10 @@ impl RedisStore {
                 .bounded("a scan", async {
                     let mut handle = cluster.get();
                     let result = cluster::scan_step(&mut handle, pattern, cursor, count).await;
-                    settle(&mut Conn::Cluster(handle, cluster.clone()), result)
+                    settle(
+                        &mut Conn::Cluster(Box::new(handle), cluster.clone()),
+                        result,
+                    )
                 })
                 .await;
         }
