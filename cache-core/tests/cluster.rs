@@ -214,6 +214,147 @@ async fn moved_slots_are_followed_without_an_error_reaching_the_caller() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_during_a_live_reshard_reach_no_caller_as_errors() {
+    let cluster = std::sync::Arc::new(RedisCluster::start().unwrap());
+    let url = cluster.url();
+    let cache = cluster_cache(&url, RedisOptions::default()).await;
+    cache
+        .insert_many((0..500).map(|n| (Item(n), format!("v{n}"))).collect())
+        .await;
+
+    // While redis-cli moves slots key by key (MOVED once a slot has gone, ASK for a key
+    // already gone from a slot still moving), every read and write gets through.
+    let moving = cluster.clone();
+    let reshard = tokio::task::spawn_blocking(move || moving.reshard(0, 2, 3000));
+    let mut rounds = 0;
+    while !reshard.is_finished() {
+        for n in 0..500 {
+            let value = cache.strict().get(&Item(n)).await.unwrap();
+            assert_eq!(
+                value.as_deref().map(String::as_str),
+                Some(format!("v{n}").as_str())
+            );
+            cache
+                .strict()
+                .insert(Item(n), format!("v{n}"))
+                .await
+                .unwrap();
+        }
+        rounds += 1;
+    }
+    reshard.await.unwrap().unwrap();
+    assert!(rounds > 0);
+
+    let mut pipe = cache.pipeline();
+    for n in 0..500 {
+        pipe.increment(&Hits(n), 1);
+    }
+    pipe.run().await.unwrap();
+    assert_eq!(held(&url, 0..500, |n| format!("v{n}")).await, 500);
+}
+
+/// `command` on the node at `url`, as text.
+async fn on_node(url: &str, command: &[&str]) -> redis::Value {
+    let mut conn = connect(url).await.unwrap();
+    let mut cmd = redis::cmd(command[0]);
+    for arg in &command[1..] {
+        cmd.arg(*arg);
+    }
+    cmd.query_async(&mut conn).await.unwrap()
+}
+
+fn text(value: redis::Value) -> String {
+    redis::from_redis_value(value).unwrap()
+}
+
+#[tokio::test]
+async fn a_key_in_a_slot_half_moved_is_reached_through_ask() {
+    let cluster = RedisCluster::start().unwrap();
+    let url = cluster.url();
+    let cache = cluster_cache(&url, RedisOptions::default()).await;
+    cache.insert(Item(1), "v1".to_owned()).await;
+
+    // The slot of `item:1`, the master serving it (source) and another (target).
+    let nodes = cluster.urls();
+    let slot = text(on_node(&nodes[0], &["CLUSTER", "KEYSLOT", "item:1"]).await);
+    let mut ids = Vec::new();
+    let mut source = None;
+    for (i, node) in nodes.iter().enumerate() {
+        ids.push(text(on_node(node, &["CLUSTER", "MYID"]).await));
+        let held = text(on_node(node, &["CLUSTER", "COUNTKEYSINSLOT", &slot]).await);
+        if held == "1" {
+            source = Some(i);
+        }
+    }
+    let source = source.expect("a master holds item:1");
+    let target = (source + 1) % nodes.len();
+    let port = |i: usize| {
+        nodes[i]
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .trim_end_matches("/0")
+            .to_owned()
+    };
+
+    // Half a move, as redis-cli leaves it between two keys: the slot is migrating from the
+    // source and importing on the target, and `item:1` has gone over.
+    on_node(
+        &nodes[target],
+        &["CLUSTER", "SETSLOT", &slot, "IMPORTING", &ids[source]],
+    )
+    .await;
+    on_node(
+        &nodes[source],
+        &["CLUSTER", "SETSLOT", &slot, "MIGRATING", &ids[target]],
+    )
+    .await;
+    let migrated = on_node(
+        &nodes[source],
+        &[
+            "MIGRATE",
+            "127.0.0.1",
+            &port(target),
+            "",
+            "0",
+            "5000",
+            "KEYS",
+            "item:1",
+        ],
+    )
+    .await;
+    assert_eq!(text(migrated), "OK");
+
+    // The source answers ASK for it; reads, writes and pipelines get there all the same.
+    let value = cache.strict().get(&Item(1)).await.unwrap();
+    assert_eq!(value.as_deref().map(String::as_str), Some("v1"));
+    cache
+        .strict()
+        .insert(Item(1), "v2".to_owned())
+        .await
+        .unwrap();
+    let mut pipe = cache.pipeline();
+    let read = pipe.get(&Item(1));
+    let mut answers = pipe.run().await.unwrap();
+    assert_eq!(
+        answers.take(read).unwrap().as_deref().map(String::as_str),
+        Some("v2")
+    );
+    let asked = text(on_node(&nodes[target], &["INFO", "commandstats"]).await);
+    assert!(
+        asked.contains("cmdstat_asking:calls="),
+        "the client never sent ASKING: {asked}"
+    );
+
+    // The move completes; the key is served from its new master.
+    for node in &nodes {
+        on_node(node, &["CLUSTER", "SETSLOT", &slot, "NODE", &ids[target]]).await;
+    }
+    let value = cache.strict().get(&Item(1)).await.unwrap();
+    assert_eq!(value.as_deref().map(String::as_str), Some("v2"));
+}
+
 #[tokio::test]
 async fn a_cluster_with_a_password_is_served_and_refuses_a_wrong_one() {
     let cluster = RedisCluster::builder().password("s3cret").start().unwrap();
