@@ -254,7 +254,7 @@ async fn commands_during_a_live_reshard_reach_no_caller_as_errors() {
     assert_eq!(held(&url, 0..500, |n| format!("v{n}")).await, 500);
 }
 
-/// `command` on the node at `url`, as text.
+/// Sends `command` to the node at `url` alone (not through the cluster client).
 async fn on_node(url: &str, command: &[&str]) -> redis::Value {
     let mut conn = connect(url).await.unwrap();
     let mut cmd = redis::cmd(command[0]);

@@ -318,13 +318,25 @@ pub async fn run(url: &str, say: &mut Narration) -> Outcome {
         "referral leaderboard: {top:?}; asha ranks {rank:?}"
     ));
 
-    // Anything else through the store's own connection, with its timeouts: INFO memory.
-    let info: String = redis.command(redis::cmd("INFO").arg("memory")).await?;
-    let used = info
-        .lines()
-        .find_map(|line| line.strip_prefix("used_memory_human:"))
-        .unwrap_or("?");
-    say.say(format!("redis memory in use: {used}"));
+    // Anything else through the store's own connection, with its timeouts: INFO memory. One
+    // server answers with its report; a Redis Cluster with each master's, by address.
+    let info: redis::Value = redis.command(redis::cmd("INFO").arg("memory")).await?;
+    let reports: Vec<String> = match info {
+        redis::Value::Map(masters) => masters
+            .into_iter()
+            .filter_map(|(_, report)| redis::from_redis_value(report).ok())
+            .collect(),
+        report => redis::from_redis_value(report).into_iter().collect(),
+    };
+    let used: Vec<&str> = reports
+        .iter()
+        .filter_map(|report| {
+            report
+                .lines()
+                .find_map(|line| line.strip_prefix("used_memory_human:"))
+        })
+        .collect();
+    say.say(format!("redis memory in use: {}", used.join(", ")));
 
     let stats = cache.stats();
     say.say(format!(

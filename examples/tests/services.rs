@@ -1,24 +1,17 @@
-//! Each service example run end to end on a private `redis-server`: what it says it did, and
-//! what it left in Redis as another client sees it.
+//! Each service example run end to end on a private `redis-server` and on a private Redis
+//! Cluster (each example writes fixed key names, so no two runs share one): what it says it
+//! did, and what it left in Redis as another client sees it.
 
-use cache_core::test_util::{RedisServer, connect};
+use cache_core::test_util::{RedisServer, Topology, connect};
 use examples::Narration;
 use redis::AsyncCommands;
-
-/// A private server (each example writes fixed key names, so no two may share one).
-fn server() -> (RedisServer, String) {
-    let server = RedisServer::start().unwrap();
-    let url = server.url();
-    (server, url)
-}
 
 fn assert_said(say: &Narration, line: &str) {
     assert!(say.said(line), "expected {line:?} in {:#?}", say.lines());
 }
 
-#[tokio::test]
-async fn coupon_platform() {
-    let (_server, url) = server();
+async fn coupon_platform(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let mut say = Narration::default();
     examples::coupon_platform::run(&url, &mut say)
         .await
@@ -38,6 +31,21 @@ async fn coupon_platform() {
     ] {
         assert_said(&say, line);
     }
+    // One server's memory, or each master's of a cluster.
+    let memory = say
+        .lines()
+        .iter()
+        .find_map(|l| l.strip_prefix("redis memory in use: "))
+        .expect("the memory line")
+        .to_owned();
+    let masters = if topology == Topology::Cluster { 3 } else { 1 };
+    assert_eq!(memory.split(", ").count(), masters, "{memory}");
+    assert!(
+        memory
+            .split(", ")
+            .all(|used| used.ends_with(['B', 'K', 'M', 'G'])),
+        "{memory}"
+    );
     let mut conn = connect(&url).await.unwrap();
     // The platform's own layout, readable by any client.
     let clicks: i64 = conn.get("offer:102:clicks").await.unwrap();
@@ -57,9 +65,8 @@ async fn coupon_platform() {
     assert!(!lock, "released");
 }
 
-#[tokio::test]
-async fn verification_states() {
-    let (_server, url) = server();
+async fn verification_states(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let mut say = Narration::default();
     examples::verification_states::run(&url, &mut say)
         .await
@@ -90,9 +97,8 @@ async fn verification_states() {
     assert_eq!(keys, vec![format!("polkadot:{other}")]);
 }
 
-#[tokio::test]
-async fn video_platform() {
-    let (_server, url) = server();
+async fn video_platform(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let mut say = Narration::default();
     examples::video_platform::run(&url, &mut say).await.unwrap();
     for line in [
@@ -128,9 +134,8 @@ async fn video_platform() {
     );
 }
 
-#[tokio::test]
-async fn token_store() {
-    let (_server, url) = server();
+async fn token_store(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let mut say = Narration::default();
     examples::token_store::run(&url, &mut say).await.unwrap();
     for line in [
@@ -179,9 +184,8 @@ async fn token_store_with_a_password_and_a_database() {
     assert_eq!(error.kind(), cache_core::ErrorKind::Auth, "{error}");
 }
 
-#[tokio::test]
-async fn verification_stream() {
-    let (_server, url) = server();
+async fn verification_stream(topology: Topology) {
+    let (url, _redis) = topology.url_or_start().unwrap();
     let mut say = Narration::default();
     examples::verification_stream::run(&url, &mut say)
         .await
@@ -215,3 +219,11 @@ async fn verification_stream() {
         redis::Value::BulkString(b"attestation_processors".to_vec())
     );
 }
+
+cache_core::on_each_topology!(
+    coupon_platform,
+    verification_states,
+    video_platform,
+    token_store,
+    verification_stream,
+);
