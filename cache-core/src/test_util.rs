@@ -1,12 +1,16 @@
-//! Test support (feature `test-util`): private `redis-server` processes on free loopback ports.
+//! Test support (feature `test-util`): private `redis-server` processes on free loopback ports,
+//! alone or joined into a Redis Cluster.
 //!
 //! Each [`RedisServer`] is its own process with its own port and nothing on disk, so tests
 //! share no state and never touch a Redis the machine already runs (such as one on 6379). It
 //! is stopped when dropped, and can be stopped and restarted on the same port to test what
-//! the cache does while Redis is down.
+//! the cache does while Redis is down. A [`RedisCluster`] joins several of them (masters,
+//! replicas, a password, TLS) with `redis-cli`; [`on_each_topology!`](crate::on_each_topology)
+//! runs one test body on a single server and on a cluster ([`Topology`]).
 //!
 //! Set `REDIS_URL` to run against an existing server instead: [`RedisServer::url_or_start`]
-//! then returns that URL.
+//! then returns that URL; `REDIS_CLUSTER_URL` does the same for clusters
+//! ([`Topology::url_or_start`]).
 //!
 //! # Example
 //!
