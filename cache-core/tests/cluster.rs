@@ -37,6 +37,12 @@ async fn held(url: &str, items: std::ops::Range<u32>, value: impl Fn(u32) -> Str
         .count()
 }
 
+/// `Item(n)`'s value, read with errors reported (a failure must not hide behind a miss).
+async fn strictly(cache: &Cache, n: u32) -> Option<String> {
+    let value = cache.strict().get(&Item(n)).await.unwrap();
+    value.map(|v| (*v).clone())
+}
+
 /// Runs `attempt` every 200 ms until it reports nothing left undone, for at most `limit`;
 /// then fails with what it reported last.
 async fn within(limit: Duration, mut attempt: impl AsyncFnMut() -> Option<String>) {
@@ -136,9 +142,8 @@ async fn a_killed_master_fails_open_and_writes_land_once_its_replica_took_over()
     .await;
     // And the cache reads them back, strictly: no error hides behind a miss.
     for n in (0..200).step_by(7) {
-        let value = cache.strict().get(&Item(n)).await.unwrap();
         assert_eq!(
-            value.as_deref().map(String::as_str),
+            strictly(&cache, n).await.as_deref(),
             Some(format!("w{n}").as_str())
         );
     }
@@ -174,9 +179,8 @@ async fn moved_slots_are_followed_without_an_error_reaching_the_caller() {
         .await;
     assert_eq!(held(&url, 0..300, |n| format!("w{n}")).await, 300);
     for n in (0..300).step_by(11) {
-        let value = cache.strict().get(&Item(n)).await.unwrap();
         assert_eq!(
-            value.as_deref().map(String::as_str),
+            strictly(&cache, n).await.as_deref(),
             Some(format!("w{n}").as_str())
         );
     }
@@ -230,9 +234,8 @@ async fn commands_during_a_live_reshard_reach_no_caller_as_errors() {
     let mut rounds = 0;
     while !reshard.is_finished() {
         for n in 0..500 {
-            let value = cache.strict().get(&Item(n)).await.unwrap();
             assert_eq!(
-                value.as_deref().map(String::as_str),
+                strictly(&cache, n).await.as_deref(),
                 Some(format!("v{n}").as_str())
             );
             cache
@@ -327,8 +330,7 @@ async fn a_key_in_a_slot_half_moved_is_reached_through_ask() {
     assert_eq!(text(migrated), "OK");
 
     // The source answers ASK for it; reads, writes and pipelines get there all the same.
-    let value = cache.strict().get(&Item(1)).await.unwrap();
-    assert_eq!(value.as_deref().map(String::as_str), Some("v1"));
+    assert_eq!(strictly(&cache, 1).await.as_deref(), Some("v1"));
     cache
         .strict()
         .insert(Item(1), "v2".to_owned())
@@ -351,8 +353,7 @@ async fn a_key_in_a_slot_half_moved_is_reached_through_ask() {
     for node in &nodes {
         on_node(node, &["CLUSTER", "SETSLOT", &slot, "NODE", &ids[target]]).await;
     }
-    let value = cache.strict().get(&Item(1)).await.unwrap();
-    assert_eq!(value.as_deref().map(String::as_str), Some("v2"));
+    assert_eq!(strictly(&cache, 1).await.as_deref(), Some("v2"));
 }
 
 #[tokio::test]
@@ -362,8 +363,7 @@ async fn a_cluster_with_a_password_is_served_and_refuses_a_wrong_one() {
     assert!(url.starts_with("redis+cluster://:s3cret@"), "{url}");
     let cache = cluster_cache(&url, RedisOptions::default()).await;
     cache.insert(Item(1), "one".to_owned()).await;
-    let value = cache.strict().get(&Item(1)).await.unwrap();
-    assert_eq!(value.as_deref().map(String::as_str), Some("one"));
+    assert_eq!(strictly(&cache, 1).await.as_deref(), Some("one"));
 
     let wrong = url.replace("s3cret", "guess");
     let error = RedisStore::connect(&wrong).await.unwrap_err();
@@ -399,9 +399,8 @@ async fn a_tls_cluster_is_served_and_its_certificate_verified() {
         .insert_many((0..50).map(|n| (Item(n), format!("v{n}"))).collect())
         .await;
     for n in (0..50).step_by(7) {
-        let value = cache.strict().get(&Item(n)).await.unwrap();
         assert_eq!(
-            value.as_deref().map(String::as_str),
+            strictly(&cache, n).await.as_deref(),
             Some(format!("v{n}").as_str())
         );
     }
