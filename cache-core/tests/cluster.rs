@@ -11,6 +11,8 @@ use cache_core::test_util::{RedisCluster, connect};
 use cache_core::{Cache, CacheKey, ErrorKind};
 use redis::AsyncCommands;
 
+mod support;
+
 /// `item:<n>`, written as text so that the test reads it as any client would.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, CacheKey)]
 #[cache(key = "item:{0}", namespace = "item", ttl = "1h", value = String, codec = Text)]
@@ -419,6 +421,35 @@ async fn a_tls_cluster_is_served_and_its_certificate_verified() {
         ),
         "{untrusted}"
     );
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn cluster_connections_send_tcp_keepalives_unless_turned_off() {
+    for (keepalive, timer) in [(Some(Duration::from_secs(30)), "02"), (None, "00")] {
+        // A cluster of its own each time, so that no connection is counted twice.
+        let cluster = RedisCluster::start().unwrap();
+        let store =
+            RedisStore::connect_with(&cluster.url(), RedisOptions::default().keepalive(keepalive))
+                .await
+                .unwrap();
+        let mut seen = 0;
+        for node in cluster.urls() {
+            let port: u16 = node
+                .rsplit(':')
+                .next()
+                .and_then(|rest| rest.split('/').next())
+                .unwrap()
+                .parse()
+                .unwrap();
+            for found in support::timers_of_connections_to(port) {
+                assert_eq!(found, timer, "keepalive {keepalive:?}, node {node}");
+                seen += 1;
+            }
+        }
+        assert!(seen >= 3, "a connection to every master: {seen}");
+        drop(store);
+    }
 }
 
 #[tokio::test]

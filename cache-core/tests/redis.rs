@@ -16,6 +16,10 @@ use cache_core::store::{Coordination, ScanPage, Store, StoreFuture};
 use cache_core::test_util::{RedisServer, Topology, connect};
 use cache_core::{Cache, CacheKey, KeyPrefix};
 use serde::{Deserialize, Serialize};
+#[cfg(target_os = "linux")]
+use support::timers_of_connections_to;
+
+mod support;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Session {
@@ -1130,24 +1134,6 @@ async fn a_tag_removes_hash_shaped_entries_in_every_instance(topology: Topology)
         .await
         .unwrap();
     assert_eq!(index, 0, "the tag's index went with its keys");
-}
-
-/// The kernel's timer states of the established TCP connections to loopback `port`, from
-/// `/proc/net/tcp` (`2` is a pending keepalive timer).
-#[cfg(target_os = "linux")]
-fn timers_of_connections_to(port: u16) -> Vec<String> {
-    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
-    let remote = format!("0100007F:{port:04X}");
-    table
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            // sl, local, remote, state, tx:rx queues, timer:when, ...
-            (fields.get(2) == Some(&remote.as_str()) && fields.get(3) == Some(&"01"))
-                .then(|| fields[5].split(':').next().unwrap_or("").to_owned())
-        })
-        .collect()
 }
 
 #[cfg(target_os = "linux")]
