@@ -17,3 +17,21 @@ pub(crate) fn timers_of_connections_to(port: u16) -> Vec<String> {
         })
         .collect()
 }
+
+/// Connects to the TLS Redis (server or cluster) at `url` without trusting its private CA, and
+/// checks that the certificate is refused: nothing is sent in the clear.
+#[cfg(feature = "tls")]
+pub(crate) async fn assert_untrusted_certificate_refused(url: &str) {
+    use cache_core::ErrorKind;
+    use cache_core::store::redis::{RedisOptions, RedisStore};
+    let untrusted = RedisStore::connect_with(url, RedisOptions::default().reconnect_retries(0))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            untrusted.kind(),
+            ErrorKind::Connection | ErrorKind::Protocol | ErrorKind::Config
+        ),
+        "{untrusted}"
+    );
+}

@@ -598,7 +598,8 @@ impl RedisStore {
     /// all of them on one server; on a cluster, one group per hash slot, each run to its end,
     /// so that one dead master does not cancel the others' writes.
     /// Returns each group's positions, in their order, with its pipeline's replies; or the
-    /// first error, once every group has been sent.
+    /// first error, once every group has been sent. `build` is called once per group, before any
+    /// pipeline is sent.
     ///
     /// A slot, not a master: redis-rs sends a pipeline that meets `MOVED` again, whole, to the
     /// node the reply names, so a pipeline over several slots of one master would run its
@@ -608,18 +609,25 @@ impl RedisStore {
     pub(super) async fn pipelined(
         &self,
         keys: &[&str],
-        build: impl Fn(&[usize]) -> Pipeline,
+        mut build: impl FnMut(&[usize]) -> Pipeline,
     ) -> Result<Vec<(Vec<usize>, Vec<redis::Value>)>, Error> {
         if !self.is_cluster() {
             let all: Vec<usize> = (0..keys.len()).collect();
             let values = self.query_pipe(&build(&all)).await?;
             return Ok(vec![(all, values)]);
         }
-        let groups = cluster::grouped(0..keys.len(), |i| cluster::slot_of(keys[i].as_bytes()));
-        let build = &build;
-        let sent: Vec<Result<_, Error>> = futures_util::stream::iter(groups)
-            .map(|(_, group)| async move {
-                let values = self.query_pipe(&build(&group)).await?;
+        // Built before any is sent, once per group, so that `build` may move what it sends.
+        let pipelines: Vec<(Vec<usize>, Pipeline)> =
+            cluster::grouped(0..keys.len(), |i| cluster::slot_of(keys[i].as_bytes()))
+                .into_iter()
+                .map(|(_, group)| {
+                    let pipe = build(&group);
+                    (group, pipe)
+                })
+                .collect();
+        let sent: Vec<Result<_, Error>> = futures_util::stream::iter(pipelines)
+            .map(|(group, pipe)| async move {
+                let values = self.query_pipe(&pipe).await?;
                 Ok((group, values))
             })
             .buffer_unordered(cluster::PIPELINES_IN_FLIGHT)

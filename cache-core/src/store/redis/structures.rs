@@ -17,13 +17,16 @@ impl Structures for RedisStore {
             if ops.is_empty() {
                 return Ok(Vec::new());
             }
-            let commands: Vec<Vec<Cmd>> = ops.iter().map(commands).collect();
+            let mut commands: Vec<Vec<Cmd>> = ops.iter().map(commands).collect();
+            let counts: Vec<usize> = commands.iter().map(Vec::len).collect();
             let keys: Vec<&str> = ops.iter().map(Op::key).collect();
             let answered = self
                 .pipelined(&keys, |group| {
                     let mut pipe = redis::pipe();
-                    for cmd in group.iter().flat_map(|&i| &commands[i]) {
-                        pipe.add_command(cmd.clone());
+                    for &i in group {
+                        for cmd in std::mem::take(&mut commands[i]) {
+                            pipe.add_command(cmd);
+                        }
                     }
                     pipe
                 })
@@ -34,7 +37,7 @@ impl Structures for RedisStore {
             for (group, values) in answered {
                 let mut values = values.into_iter();
                 for i in group {
-                    let mine = values.by_ref().take(commands[i].len()).collect();
+                    let mine = values.by_ref().take(counts[i]).collect();
                     replies[i] = Some(reply(&ops[i], mine)?);
                 }
             }
